@@ -1,0 +1,42 @@
+import type { TopicConfig } from "../core/types.ts";
+import type { PartitionObject } from "./partition-object.ts";
+import type { TopicRegistry } from "./topic-registry.ts";
+
+/** Bindings and settings; the settings are `[vars]` in wrangler.toml (see README). */
+export interface Env {
+  PARTITIONS: DurableObjectNamespace<PartitionObject>;
+  REGISTRY: DurableObjectNamespace<TopicRegistry>;
+  /** "false" turns off creating a topic on first produce or subscribe. Default: "true". */
+  KAITEN_AUTO_CREATE_TOPICS?: string;
+  /** Partitions of an auto-created topic. Default: 1. */
+  KAITEN_DEFAULT_PARTITIONS?: string;
+  /** Time retention of a new topic, in ms; -1 keeps records forever. Default: 7 days. */
+  KAITEN_DEFAULT_RETENTION_MS?: string;
+  /** Size retention per partition of a new topic, in bytes; -1: no limit. Default: 1 GiB. */
+  KAITEN_DEFAULT_RETENTION_BYTES?: string;
+  /** Largest record of a new topic, in bytes (at most 1,000,000). Default: 1,000,000. */
+  KAITEN_DEFAULT_MAX_RECORD_BYTES?: string;
+}
+
+function intVar(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return value !== undefined && value !== "" && Number.isSafeInteger(n) ? n : fallback;
+}
+
+export function defaultTopicConfig(env: Env): TopicConfig {
+  return {
+    partitions: intVar(env.KAITEN_DEFAULT_PARTITIONS, 1),
+    retentionMs: intVar(env.KAITEN_DEFAULT_RETENTION_MS, 7 * 24 * 3600 * 1000),
+    retentionBytes: intVar(env.KAITEN_DEFAULT_RETENTION_BYTES, 1024 ** 3),
+    maxRecordBytes: intVar(env.KAITEN_DEFAULT_MAX_RECORD_BYTES, 1_000_000),
+  };
+}
+
+export function autoCreate(env: Env): boolean {
+  return env.KAITEN_AUTO_CREATE_TOPICS !== "false";
+}
+
+/** The object that owns one partition's log. */
+export function partitionStub(env: Env, topic: string, partition: number) {
+  return env.PARTITIONS.getByName(`${topic}/${partition}`);
+}

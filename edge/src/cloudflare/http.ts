@@ -1,0 +1,285 @@
+/** The HTTP API (docs/PROTOCOL.md §11): JSON in and out, errors as documented codes. */
+import {
+  decodeChunk,
+  ErrorCode,
+  ErrorInfo,
+  encodeBatch,
+  KaitenError,
+  Limits,
+  partitionForKey,
+  type WireRecord,
+} from "@kaiten/protocol";
+import type { TopicConfig } from "../core/types.ts";
+import { defaultTopicConfig, type Env, partitionStub } from "./env.ts";
+import { toJsonRecord, toWireRecord } from "./json-records.ts";
+import type { RpcResult } from "./partition-object.ts";
+import type { Topic } from "./topic-registry.ts";
+import {
+  checkPartition,
+  checkTopicName,
+  forget,
+  lookupTopic,
+  registry,
+  remember,
+} from "./topics.ts";
+
+/** Largest HTTP request body, in bytes. */
+export const MAX_BODY_BYTES = 1_048_576;
+/** Most records one GET returns. Default limit: 100. */
+export const MAX_READ_RECORDS = 1_000;
+const READ_BYTES = 1_048_576;
+const utf8 = new TextEncoder();
+
+export function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+export function errorResponse(e: KaitenError): Response {
+  const body: Record<string, unknown> = {
+    code: e.code,
+    numericCode: ErrorCode[e.code],
+    retriable: e.retriable,
+    message: e.message,
+  };
+  if (e.code === "OFFSET_OUT_OF_RANGE") body.earliestOffset = e.detail;
+  else if (e.detail) body.detail = e.detail;
+  return json({ error: body }, ErrorInfo[e.code].http);
+}
+
+function bad(message: string): KaitenError {
+  return new KaitenError("INVALID_REQUEST", message);
+}
+
+/** Reads a JSON body (sent as application/json or as text/plain, as sendBeacon does). */
+async function readJson(request: Request): Promise<Record<string, unknown>> {
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > MAX_BODY_BYTES)
+    throw new KaitenError("FRAME_TOO_LARGE", `bodies are at most ${MAX_BODY_BYTES} bytes`);
+  const text = await request.text();
+  if (text.length > MAX_BODY_BYTES)
+    throw new KaitenError("FRAME_TOO_LARGE", `bodies are at most ${MAX_BODY_BYTES} bytes`);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw bad("the body is not JSON");
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw bad("the body must be a JSON object");
+  return body as Record<string, unknown>;
+}
+
+function optionalInt(
+  body: Record<string, unknown>,
+  field: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
+  const v = body[field];
+  if (v === undefined) return fallback;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw bad(`${field} must be an integer from ${min} to ${max}`);
+  }
+  return v;
+}
+
+export async function createTopic(request: Request, env: Env): Promise<Response> {
+  const body = await readJson(request);
+  if (typeof body.name !== "string") throw bad("name must be a string");
+  checkTopicName(body.name);
+  const d = defaultTopicConfig(env);
+  const config: TopicConfig = {
+    partitions: optionalInt(body, "partitions", 1, Limits.maxPartitions, d.partitions),
+    retentionMs: optionalInt(body, "retentionMs", -1, Number.MAX_SAFE_INTEGER, d.retentionMs),
+    retentionBytes: optionalInt(
+      body,
+      "retentionBytes",
+      -1,
+      Number.MAX_SAFE_INTEGER,
+      d.retentionBytes,
+    ),
+    maxRecordBytes: optionalInt(body, "maxRecordBytes", 1, Limits.maxRecordBytes, d.maxRecordBytes),
+  };
+  const outcome = await registry(env).create(body.name, config);
+  if (outcome.status === "conflict") {
+    const e = new KaitenError(
+      "TOPIC_EXISTS",
+      `topic "${body.name}" exists with a different config`,
+    );
+    return json(
+      { error: { ...JSON.parse(await errorResponse(e).text()).error, topic: outcome.topic } },
+      409,
+    );
+  }
+  remember(outcome.topic);
+  return json(outcome.topic, outcome.status === "created" ? 201 : 200);
+}
+
+export async function listTopics(env: Env): Promise<Response> {
+  return json({ topics: await registry(env).list() });
+}
+
+export async function describeTopic(env: Env, name: string): Promise<Response> {
+  const topic = await lookupTopic(env, name, false);
+  const partitions = await Promise.all(
+    Array.from({ length: topic.partitions }, async (_, p) => {
+      const info = unwrap(await partitionStub(env, name, p).info(configOf(topic)));
+      return { partition: p, ...info };
+    }),
+  );
+  const { createdAt, retentionMs, retentionBytes, maxRecordBytes } = topic;
+  return json({
+    name,
+    partitionCount: topic.partitions,
+    retentionMs,
+    retentionBytes,
+    maxRecordBytes,
+    createdAt,
+    partitions,
+  });
+}
+
+export async function deleteTopic(env: Env, name: string): Promise<Response> {
+  checkTopicName(name);
+  const topic = await registry(env).remove(name);
+  forget(name);
+  if (!topic) throw new KaitenError("UNKNOWN_TOPIC", `topic "${name}" does not exist`);
+  await Promise.all(
+    Array.from({ length: topic.partitions }, (_, p) => partitionStub(env, name, p).destroy()),
+  );
+  return json({ deleted: name });
+}
+
+export function configOf(t: Topic): TopicConfig {
+  return {
+    partitions: t.partitions,
+    retentionMs: t.retentionMs,
+    retentionBytes: t.retentionBytes,
+    maxRecordBytes: t.maxRecordBytes,
+  };
+}
+
+export function unwrap<T>(result: RpcResult<T>): T {
+  if (result.ok) return result.value;
+  throw new KaitenError(result.error.code, result.error.message, result.error.detail);
+}
+
+interface ProducerFields {
+  producerId: string;
+  producerEpoch: number;
+  sequence: number;
+}
+
+function producerFields(body: Record<string, unknown>): ProducerFields | null {
+  if (body.producerId === undefined) return null;
+  const id = body.producerId;
+  if (typeof id !== "string" || id === "" || utf8.encode(id).length > Limits.maxProducerIdBytes) {
+    throw bad(`producerId must be a string of 1 to ${Limits.maxProducerIdBytes} bytes`);
+  }
+  return {
+    producerId: id,
+    producerEpoch: optionalInt(body, "producerEpoch", 0, 0xffff_ffff, 0),
+    sequence: optionalInt(body, "sequence", 0, 0xffff_ffff, -1),
+  };
+}
+
+export async function produce(request: Request, env: Env, name: string): Promise<Response> {
+  checkTopicName(name);
+  const body = await readJson(request);
+  const producer = producerFields(body);
+  if (producer && producer.sequence < 0) throw bad("a producerId needs a sequence");
+  if (!Array.isArray(body.records) || body.records.length === 0)
+    throw bad("records must be a non-empty array");
+  if (body.records.length > Limits.maxBatchRecords)
+    throw bad(`at most ${Limits.maxBatchRecords} records per request`);
+  const topic = await lookupTopic(env, name, true);
+  const now = Date.now();
+  const records = body.records.map((r, i) => toWireRecord(r, i, now));
+  const groups = groupByPartition(records, topic.partitions, producer);
+  const offsets: Array<{ partition: number; offset: number }> = new Array(records.length);
+  await Promise.all(
+    [...groups].map(async ([partition, indexes]) => {
+      const batch = encodeBatch(indexes.map((i) => records[i] as WireRecord));
+      const input = {
+        config: configOf(topic),
+        batch,
+        producerId: "",
+        producerEpoch: 0,
+        sequence: 0,
+        ...producer,
+      };
+      const ack = unwrap(await partitionStub(env, name, partition).append(input));
+      indexes.forEach((recordIndex, k) => {
+        offsets[recordIndex] = { partition, offset: ack.baseOffset + k };
+      });
+    }),
+  );
+  return json({ offsets });
+}
+
+/**
+ * Keyed records go where Kafka's partitioner puts them. A request's keyless records go to
+ * one partition: chosen at random, or, for an idempotent producer, from its id and sequence,
+ * so a retried request reaches the same partitions and is recognized there.
+ */
+function groupByPartition(
+  records: WireRecord[],
+  partitions: number,
+  producer: ProducerFields | null,
+) {
+  const keyless = producer
+    ? partitionForKey(utf8.encode(`${producer.producerId}:${producer.sequence}`), partitions)
+    : Math.floor(Math.random() * partitions);
+  const groups = new Map<number, number[]>();
+  records.forEach((r, i) => {
+    const p = r.key ? partitionForKey(r.key, partitions) : keyless;
+    const list = groups.get(p);
+    if (list) list.push(i);
+    else groups.set(p, [i]);
+  });
+  return groups;
+}
+
+function queryInt(url: URL, name: string, min: number, max: number): number | undefined {
+  const raw = url.searchParams.get(name);
+  if (raw === null) return undefined;
+  const n = Number(raw);
+  if (raw === "" || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new KaitenError(
+      name === "offset" ? "INVALID_OFFSET" : "INVALID_REQUEST",
+      `${name} must be an integer from ${min} to ${max}`,
+    );
+  }
+  return n;
+}
+
+export async function readRecords(
+  url: URL,
+  env: Env,
+  name: string,
+  partition: number,
+): Promise<Response> {
+  const offset = queryInt(url, "offset", 0, Number.MAX_SAFE_INTEGER);
+  const timestamp = queryInt(url, "timestamp", 0, Number.MAX_SAFE_INTEGER);
+  const limit = queryInt(url, "limit", 1, MAX_READ_RECORDS) ?? 100;
+  if (offset !== undefined && timestamp !== undefined)
+    throw bad("give offset or timestamp, not both");
+  const topic = await lookupTopic(env, name, false);
+  checkPartition(topic, partition);
+  const input = { config: configOf(topic), offset: offset ?? 0, timestamp, maxBytes: READ_BYTES };
+  const r = unwrap(await partitionStub(env, name, partition).read(input));
+  const all = r.chunks.flatMap((c) => decodeChunk(c)).filter((rec) => rec.offset >= r.startOffset);
+  const page = all.slice(0, limit);
+  const last = page[page.length - 1];
+  return json({
+    records: page.map(toJsonRecord),
+    nextOffset: last ? last.offset + 1 : r.startOffset,
+    highWatermark: r.highWatermark,
+    earliestOffset: r.earliestOffset,
+    epoch: r.epoch,
+  });
+}

@@ -1,0 +1,320 @@
+/**
+ * The Durable Object that owns one topic partition: its log in SQLite and its subscribers
+ * on hibernatable WebSockets. Every entry point contains its errors (STYLE.md habit 6):
+ * one bad frame or dead socket never takes the partition down for everyone else.
+ */
+
+import { DurableObject } from "cloudflare:workers";
+import {
+  decodeFrame,
+  encodeFrame,
+  errorFrame,
+  FrameType,
+  KaitenError,
+  PING,
+  PONG,
+  type ProduceFrame,
+  SUBPROTOCOL,
+} from "@kaiten/protocol";
+import { Fanout } from "../core/fanout.ts";
+import { type AppendResult, PartitionLog } from "../core/partition-log.ts";
+import type {
+  Host,
+  PeerSocket,
+  StoredChunk,
+  SubscriptionState,
+  TopicConfig,
+} from "../core/types.ts";
+import { defaultTopicConfig, type Env } from "./env.ts";
+import { SqliteLogStorage } from "./sqlite-log-storage.ts";
+
+const LOG_PREFIX = "[kaiten:partition]";
+
+/** What survives hibernation with each socket (serializeAttachment; at most 16 KiB). */
+interface Attachment {
+  sub: SubscriptionState | null;
+}
+
+export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: WireError };
+export interface WireError {
+  code: KaitenError["code"];
+  message: string;
+  detail: number;
+}
+
+export interface ReadResult {
+  epoch: number;
+  earliestOffset: number;
+  highWatermark: number;
+  /** Where the read starts (the offset asked for, or found by timestamp). */
+  startOffset: number;
+  chunks: Uint8Array[];
+}
+
+export interface PartitionInfo {
+  epoch: number;
+  earliestOffset: number;
+  highWatermark: number;
+  subscribers: number;
+}
+
+export class PartitionObject extends DurableObject<Env> {
+  private readonly log: PartitionLog;
+  private readonly fanout: Fanout;
+  private readonly peers = new WeakMap<WebSocket, PeerSocket>();
+  private alarmAt: number | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // Keep-alive pings are answered by the runtime itself, without waking a hibernated object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+    const host: Host = {
+      now: () => Date.now(),
+      randomEpoch: () => crypto.getRandomValues(new Uint32Array(1))[0] || 1,
+      defer: (fn) => setTimeout(() => this.contained("deferred work", fn), 0),
+      log: (message, error) => console.error(`${LOG_PREFIX} ${message}`, error ?? ""),
+    };
+    this.log = new PartitionLog(
+      new SqliteLogStorage(ctx.storage),
+      host,
+      defaultTopicConfig(env),
+      (chunks, meta) => {
+        this.fanout.broadcast(chunks, meta);
+        this.ensureAlarm();
+      },
+    );
+    this.fanout = new Fanout(this.log, host, () => ctx.getWebSockets().map((ws) => this.peer(ws)));
+    ctx.blockConcurrencyWhile(async () => {
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  private contained(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      console.error(`${LOG_PREFIX} ${what} failed`, error);
+    }
+  }
+
+  /** A PeerSocket over a hibernatable WebSocket; its subscription lives in the attachment. */
+  private peer(ws: WebSocket): PeerSocket {
+    let peer = this.peers.get(ws);
+    if (peer) return peer;
+    let state = (ws.deserializeAttachment() as Attachment | null)?.sub ?? null;
+    peer = {
+      send: (frame) => ws.send(frame),
+      close: (code, reason) => closeQuietly(ws, code, reason),
+      getState: () => state,
+      setState: (next) => {
+        state = next;
+        ws.serializeAttachment({ sub: next } satisfies Attachment);
+      },
+    };
+    this.peers.set(ws, peer);
+    return peer;
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    try {
+      this.configureFrom(request);
+      const pair = new WebSocketPair();
+      const [client, server] = [pair[0], pair[1]];
+      this.ctx.acceptWebSocket(server);
+      server.serializeAttachment({ sub: null } satisfies Attachment);
+      const offered = request.headers.get("Sec-WebSocket-Protocol");
+      const headers = offered ? { "Sec-WebSocket-Protocol": SUBPROTOCOL } : undefined;
+      return new Response(null, { status: 101, webSocket: client, headers });
+    } catch (error) {
+      console.error(`${LOG_PREFIX} fetch failed`, error);
+      return new Response("internal error", { status: 500 });
+    }
+  }
+
+  private configureFrom(request: Request): void {
+    const header = request.headers.get("x-kaiten-config");
+    if (header) this.log.configure(JSON.parse(header) as TopicConfig);
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    let requestId = 0;
+    try {
+      if (typeof message === "string") {
+        throw new KaitenError(
+          "MALFORMED_FRAME",
+          `text frames other than "${PING}" are not part of the protocol`,
+        );
+      }
+      const frame = decodeFrame(new Uint8Array(message));
+      requestId = "requestId" in frame ? frame.requestId : 0;
+      const peer = this.peer(ws);
+      switch (frame.type) {
+        case FrameType.Produce:
+          return await this.produce(ws, frame);
+        case FrameType.Subscribe:
+          return this.fanout.subscribe(peer, frame);
+        case FrameType.Credit:
+          return this.fanout.grantCredit(peer, frame.credit);
+        case FrameType.Unsubscribe:
+          return this.fanout.unsubscribe(peer, frame.requestId);
+        default:
+          throw new KaitenError("UNKNOWN_FRAME_TYPE", "a server frame type was sent to the server");
+      }
+    } catch (error) {
+      this.sendError(ws, requestId, error);
+    }
+  }
+
+  private async produce(ws: WebSocket, f: ProduceFrame): Promise<void> {
+    const r = await this.log.append({
+      batch: f.batch,
+      producerId: f.producerId,
+      producerEpoch: f.producerEpoch,
+      sequence: f.sequence,
+      sequencing: "strict",
+    });
+    // The append resolved after its group commit was written; this send is held by the
+    // output gate until that write is durable, so the producer never sees an ack for data
+    // that could still be lost.
+    sendQuietly(
+      ws,
+      encodeFrame({ type: FrameType.ProduceAck, requestId: f.requestId, ...ackOf(r) }),
+    );
+  }
+
+  private sendError(ws: WebSocket, requestId: number, error: unknown): void {
+    if (!(error instanceof KaitenError)) console.error(`${LOG_PREFIX} message failed`, error);
+    sendQuietly(ws, errorFrame(requestId, asKaitenError(error)));
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    this.forget(ws);
+    // 1005 and 1006 are reserved and must not be sent back: close(1005) throws.
+    closeQuietly(ws, code === 1005 || code === 1006 ? 1000 : code, reason);
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    console.error(`${LOG_PREFIX} socket error`, error);
+    this.forget(ws);
+  }
+
+  private forget(ws: WebSocket): void {
+    const peer = this.peers.get(ws);
+    if (peer) this.fanout.forget(peer);
+  }
+
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    try {
+      this.log.enforceRetention(Date.now());
+    } catch (error) {
+      console.error(`${LOG_PREFIX} retention failed`, error);
+    }
+    this.ensureAlarm();
+  }
+
+  /** Keeps one alarm set for the time the oldest chunk expires, while time retention applies. */
+  private ensureAlarm(): void {
+    if (this.alarmAt !== null) return;
+    const due = this.log.retentionDue();
+    if (due === null) return;
+    this.alarmAt = Math.max(due, Date.now() + 1_000);
+    this.ctx.storage.setAlarm(this.alarmAt);
+  }
+
+  // RPC methods, called by the Worker. Errors come back as data: an Error thrown across RPC
+  // loses its code.
+
+  async append(input: AppendInput): Promise<RpcResult<AppendResult>> {
+    return this.rpc(input.config, () => this.log.append({ ...input, sequencing: "monotonic" }));
+  }
+
+  async read(input: ReadInput): Promise<RpcResult<ReadResult>> {
+    return this.rpc(input.config, () => {
+      const meta = this.log.state;
+      const start =
+        input.timestamp === undefined ? input.offset : this.log.offsetForTimestamp(input.timestamp);
+      const chunks = this.log.read(start, input.maxBytes).map((c: StoredChunk) => c.data);
+      return {
+        epoch: meta.epoch,
+        earliestOffset: meta.logStart,
+        highWatermark: meta.highWatermark,
+        startOffset: start,
+        chunks,
+      };
+    });
+  }
+
+  async info(config: TopicConfig): Promise<RpcResult<PartitionInfo>> {
+    return this.rpc(config, () => {
+      const m = this.log.state;
+      const subscribers = this.fanout.countSubscribers();
+      return {
+        epoch: m.epoch,
+        earliestOffset: m.logStart,
+        highWatermark: m.highWatermark,
+        subscribers,
+      };
+    });
+  }
+
+  /** Deletes the log and closes every socket: the topic is gone. */
+  async destroy(): Promise<void> {
+    this.fanout.closeAll(4000 + 22, "topic deleted");
+    this.log.destroy();
+    await this.ctx.storage.deleteAlarm();
+    this.alarmAt = null;
+  }
+
+  private async rpc<T>(config: TopicConfig, fn: () => T | Promise<T>): Promise<RpcResult<T>> {
+    try {
+      this.log.configure(config);
+      return { ok: true, value: await fn() };
+    } catch (error) {
+      if (!(error instanceof KaitenError)) console.error(`${LOG_PREFIX} rpc failed`, error);
+      const e = asKaitenError(error);
+      return { ok: false, error: { code: e.code, message: e.message, detail: e.detail } };
+    }
+  }
+}
+
+export interface AppendInput {
+  config: TopicConfig;
+  batch: Uint8Array;
+  producerId: string;
+  producerEpoch: number;
+  sequence: number;
+}
+
+export interface ReadInput {
+  config: TopicConfig;
+  offset: number;
+  timestamp?: number;
+  maxBytes: number;
+}
+
+function ackOf(r: AppendResult) {
+  return { baseOffset: r.baseOffset, count: r.count, epoch: r.epoch, duplicate: r.duplicate };
+}
+
+export function asKaitenError(error: unknown): KaitenError {
+  return error instanceof KaitenError
+    ? error
+    : new KaitenError("INTERNAL", "internal error; retry");
+}
+
+function sendQuietly(ws: WebSocket, frame: Uint8Array): void {
+  try {
+    ws.send(frame);
+  } catch {
+    // The socket closed meanwhile; its close handler cleans up.
+  }
+}
+
+function closeQuietly(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // Already closed.
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The Worker: routes HTTP and WebSocket requests to the topic registry and to the partition
+ * objects. Every route's errors become a documented code (docs/PROTOCOL.md §8).
+ */
+import { ErrorCode, errorFrame, KaitenError, SUBPROTOCOL } from "@kaiten/protocol";
+import type { Env } from "./env.ts";
+import { partitionStub } from "./env.ts";
+import {
+  configOf,
+  createTopic,
+  deleteTopic,
+  describeTopic,
+  errorResponse,
+  json,
+  listTopics,
+  produce,
+  readRecords,
+} from "./http.ts";
+import { asKaitenError } from "./partition-object.ts";
+import { checkPartition, lookupTopic } from "./topics.ts";
+
+export { PartitionObject } from "./partition-object.ts";
+export { TopicRegistry } from "./topic-registry.ts";
+
+const CORS: Record<string, string> = {
+  "access-control-allow-origin": "*",
+  "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
+  "access-control-allow-headers": "content-type, authorization",
+  "access-control-max-age": "86400",
+};
+
+const PARTITION_PATH = /^\/v1\/topics\/([^/]+)\/partitions\/([^/]+)\/(records|ws)$/;
+const TOPIC_PATH = /^\/v1\/topics\/([^/]+)(\/records)?$/;
+
+export default {
+  async fetch(request: Request, env: Env): Promise<Response> {
+    if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS });
+    let response: Response;
+    try {
+      response = await route(request, env);
+    } catch (error) {
+      if (!(error instanceof KaitenError)) console.error("[kaiten:worker] request failed", error);
+      response = errorResponse(asKaitenError(error));
+    }
+    if (response.status === 101) return response;
+    const withCors = new Response(response.body, response);
+    for (const [k, v] of Object.entries(CORS)) withCors.headers.set(k, v);
+    return withCors;
+  },
+} satisfies ExportedHandler<Env>;
+
+async function route(request: Request, env: Env): Promise<Response> {
+  const url = new URL(request.url);
+  const path = url.pathname;
+  const method = request.method;
+  if (path === "/v1/topics") {
+    if (method === "GET") return listTopics(env);
+    if (method === "POST") return createTopic(request, env);
+    return notAllowed();
+  }
+  const p = PARTITION_PATH.exec(path);
+  if (p) {
+    const [topic, partition] = [
+      decodeURIComponent(p[1] as string),
+      partitionNumber(p[2] as string),
+    ];
+    if (p[3] === "ws")
+      return method === "GET" ? openSocket(request, env, topic, partition) : notAllowed();
+    return method === "GET" ? readRecords(url, env, topic, partition) : notAllowed();
+  }
+  const t = TOPIC_PATH.exec(path);
+  if (t) {
+    const topic = decodeURIComponent(t[1] as string);
+    if (t[2]) return method === "POST" ? produce(request, env, topic) : notAllowed();
+    if (method === "GET") return describeTopic(env, topic);
+    if (method === "DELETE") return deleteTopic(env, topic);
+    return notAllowed();
+  }
+  if (path === "/" || path === "/v1")
+    return json({ name: "kaiten", protocol: SUBPROTOCOL, docs: "docs/PROTOCOL.md" });
+  throw new KaitenError("NOT_FOUND", `no route for ${method} ${path}`);
+}
+
+function notAllowed(): Response {
+  return json(
+    {
+      error: {
+        code: "INVALID_REQUEST",
+        numericCode: ErrorCode.INVALID_REQUEST,
+        retriable: false,
+        message: "method not allowed",
+      },
+    },
+    405,
+  );
+}
+
+function partitionNumber(text: string): number {
+  const n = Number(text);
+  if (!/^\d{1,3}$/.test(text) || !Number.isInteger(n)) {
+    throw new KaitenError("INVALID_PARTITION", "a partition is a non-negative integer");
+  }
+  return n;
+}
+
+/**
+ * Hands the WebSocket to the partition's object. A request that cannot be served is still
+ * accepted and then closed with an ERROR frame and close code 4000 + the error's number, so a
+ * browser (which cannot read an HTTP error of a failed upgrade) learns why (§9).
+ */
+async function openSocket(
+  request: Request,
+  env: Env,
+  name: string,
+  partition: number,
+): Promise<Response> {
+  if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+    return json(
+      {
+        error: {
+          code: "INVALID_REQUEST",
+          numericCode: ErrorCode.INVALID_REQUEST,
+          retriable: false,
+          message: "expected a WebSocket upgrade",
+        },
+      },
+      426,
+    );
+  }
+  try {
+    const offered = request.headers.get("sec-websocket-protocol");
+    if (offered && !offered.split(",").some((p) => p.trim() === SUBPROTOCOL)) {
+      throw new KaitenError("UNSUPPORTED_VERSION", `this broker speaks ${SUBPROTOCOL}`);
+    }
+    const topic = await lookupTopic(env, name, true);
+    checkPartition(topic, partition);
+    const forward = new Request(request);
+    forward.headers.set("x-kaiten-config", JSON.stringify(configOf(topic)));
+    return await partitionStub(env, name, partition).fetch(forward);
+  } catch (error) {
+    return refuseSocket(request, asKaitenError(error));
+  }
+}
+
+function refuseSocket(request: Request, e: KaitenError): Response {
+  const pair = new WebSocketPair();
+  const server = pair[1];
+  server.accept();
+  server.send(errorFrame(0, e));
+  server.close(4000 + ErrorCode[e.code], e.code);
+  const offered = request.headers.get("sec-websocket-protocol");
+  const headers = offered?.includes(SUBPROTOCOL)
+    ? { "Sec-WebSocket-Protocol": SUBPROTOCOL }
+    : undefined;
+  return new Response(null, { status: 101, webSocket: pair[0], headers });
+}

@@ -1,0 +1,252 @@
+/**
+ * Subscriptions of one partition: catch-up from storage in bounded pages, then live push of
+ * each commit, with credit-based flow control (docs/PROTOCOL.md §5.2, §5.3). A subscriber
+ * out of credit is simply not sent to: it falls back to reading from the log when it grants
+ * credit again, so memory never grows with a slow reader and nobody is cut off for being slow.
+ */
+import {
+  concat,
+  encodeFrame,
+  encodeRecordsFrame,
+  errorFrame,
+  FrameType,
+  filterChunk,
+  KaitenError,
+  Limits,
+  StartFrom,
+  type SubscribeFrame,
+} from "@kaiten/protocol";
+import type { PartitionLog } from "./partition-log.ts";
+import type { Host, LogMeta, PeerSocket, StoredChunk, SubscriptionState } from "./types.ts";
+
+/** Most bytes of records in one catch-up frame. */
+export const PAGE_BYTES = 512 * 1024;
+/** Most catch-up bytes sent to one subscriber before other events get a turn. */
+export const PUMP_SLICE_BYTES = 4 * 1024 * 1024;
+/** Subscribers per partition: the runtime's limit on hibernatable sockets per object. */
+export const MAX_SUBSCRIBERS = 32_768;
+
+export class Fanout {
+  private readonly pumping = new Set<PeerSocket>();
+
+  constructor(
+    private readonly log: PartitionLog,
+    private readonly host: Host,
+    /** Every connected socket of this partition, subscribed or not. */
+    private readonly sockets: () => Iterable<PeerSocket>,
+  ) {}
+
+  subscribe(socket: PeerSocket, f: SubscribeFrame): void {
+    if (socket.getState())
+      throw new KaitenError("ALREADY_SUBSCRIBED", "this socket is already subscribed");
+    if (this.countSubscribers() >= MAX_SUBSCRIBERS) {
+      throw new KaitenError(
+        "TOO_MANY_SUBSCRIBERS",
+        `a partition serves at most ${MAX_SUBSCRIBERS} subscribers`,
+      );
+    }
+    const meta = this.log.state;
+    if (f.epoch !== 0 && f.epoch !== meta.epoch) {
+      throw new KaitenError(
+        "EPOCH_MISMATCH",
+        `the log is at epoch ${meta.epoch}, not ${f.epoch}`,
+        meta.epoch,
+      );
+    }
+    const start = this.startOffset(f, meta);
+    const credit = Math.min(f.credit, Limits.maxCreditBytes);
+    const state: SubscriptionState = {
+      requestId: f.requestId,
+      nextOffset: start,
+      credit,
+      live: false,
+      key: f.key,
+    };
+    socket.setState(state);
+    socket.send(
+      encodeFrame({
+        type: FrameType.Subscribed,
+        requestId: f.requestId,
+        epoch: meta.epoch,
+        startOffset: start,
+        earliestOffset: meta.logStart,
+        highWatermark: meta.highWatermark,
+      }),
+    );
+    this.pump(socket);
+  }
+
+  private startOffset(f: SubscribeFrame, meta: LogMeta): number {
+    switch (f.from) {
+      case StartFrom.Earliest:
+        return meta.logStart;
+      case StartFrom.Latest:
+        return meta.highWatermark;
+      case StartFrom.Timestamp:
+        return this.log.offsetForTimestamp(f.position);
+      case StartFrom.Offset:
+        this.log.checkReadable(f.position);
+        return f.position;
+    }
+  }
+
+  grantCredit(socket: PeerSocket, credit: number): void {
+    const state = socket.getState();
+    if (!state) throw new KaitenError("NOT_SUBSCRIBED", "grant credit after subscribing");
+    state.credit = Math.min(state.credit + credit, Limits.maxCreditBytes);
+    socket.setState(state);
+    this.pump(socket);
+  }
+
+  unsubscribe(socket: PeerSocket, requestId: number): void {
+    if (!socket.getState()) throw new KaitenError("NOT_SUBSCRIBED", "nothing to unsubscribe");
+    socket.setState(null);
+    this.pumping.delete(socket);
+    socket.send(encodeFrame({ type: FrameType.Unsubscribed, requestId }));
+  }
+
+  forget(socket: PeerSocket): void {
+    this.pumping.delete(socket);
+  }
+
+  countSubscribers(): number {
+    let n = 0;
+    for (const s of this.sockets()) if (s.getState()) n++;
+    return n;
+  }
+
+  /**
+   * Sends a lagging subscriber what it may have from storage, a bounded slice per turn.
+   * Storage reads are synchronous and nothing else runs in between, so when the subscriber
+   * reaches the high watermark it turns live with no commit missed or sent twice.
+   */
+  private pump(socket: PeerSocket): void {
+    let sent = 0;
+    for (;;) {
+      const state = socket.getState();
+      if (!state || state.live || state.credit <= 0) return;
+      if (state.nextOffset === this.log.state.highWatermark) {
+        state.live = true;
+        socket.setState(state);
+        return;
+      }
+      if (sent >= PUMP_SLICE_BYTES) {
+        this.continueLater(socket);
+        return;
+      }
+      sent += this.sendPage(socket, state);
+    }
+  }
+
+  private continueLater(socket: PeerSocket): void {
+    if (this.pumping.has(socket)) return;
+    this.pumping.add(socket);
+    this.host.defer(() => {
+      if (!this.pumping.delete(socket)) return;
+      try {
+        this.pump(socket);
+      } catch (error) {
+        this.host.log("catch-up failed", error);
+      }
+    });
+  }
+
+  private sendPage(socket: PeerSocket, state: SubscriptionState): number {
+    let chunks: StoredChunk[];
+    try {
+      chunks = this.log.read(state.nextOffset, Math.min(state.credit, PAGE_BYTES));
+    } catch (error) {
+      if (!(error instanceof KaitenError)) throw error;
+      // Retention removed what this subscriber was about to read: say so, never skip silently.
+      socket.setState(null);
+      socket.send(errorFrame(state.requestId, error));
+      return 0;
+    }
+    const from = state.nextOffset;
+    const parts = chunks.map((c, i) =>
+      i === 0 || state.key ? select(c.data, from, state.key) : c.data,
+    );
+    const last = chunks[chunks.length - 1] as StoredChunk;
+    const next = last.baseOffset + last.recordCount;
+    const frame = encodeRecordsFrame(next, this.log.state.highWatermark, concat(parts));
+    socket.send(frame);
+    state.nextOffset = next;
+    state.credit -= frame.length;
+    socket.setState(state);
+    return frame.length;
+  }
+
+  /**
+   * Called once per group commit. Each chunk is framed once and the same bytes go to every
+   * live subscriber without a key filter; key-filtered subscribers share one frame per key.
+   */
+  broadcast(chunks: readonly StoredChunk[], meta: LogMeta): void {
+    for (const chunk of chunks) this.broadcastChunk(chunk, meta);
+  }
+
+  private broadcastChunk(chunk: StoredChunk, meta: LogMeta): void {
+    const next = chunk.baseOffset + chunk.recordCount;
+    const shared = encodeRecordsFrame(next, meta.highWatermark, chunk.data);
+    const byKey = new Map<string, Uint8Array>();
+    for (const socket of this.sockets()) {
+      const state = socket.getState();
+      if (!state?.live) continue;
+      if (state.nextOffset !== chunk.baseOffset || state.credit <= 0) {
+        // Out of credit (or, defensively, out of step): stop pushing; the log serves it later.
+        state.live = false;
+        socket.setState(state);
+        continue;
+      }
+      const frame = state.key ? this.keyFrame(byKey, chunk, next, meta, state.key) : shared;
+      try {
+        socket.send(frame);
+      } catch (error) {
+        this.host.log("send to a subscriber failed", error);
+        continue;
+      }
+      state.nextOffset = next;
+      state.credit -= frame.length;
+      socket.setState(state);
+    }
+  }
+
+  private keyFrame(
+    cache: Map<string, Uint8Array>,
+    chunk: StoredChunk,
+    next: number,
+    meta: LogMeta,
+    key: Uint8Array,
+  ): Uint8Array {
+    const id = key.join(",");
+    let frame = cache.get(id);
+    if (!frame) {
+      frame = encodeRecordsFrame(
+        next,
+        meta.highWatermark,
+        select(chunk.data, chunk.baseOffset, key),
+      );
+      cache.set(id, frame);
+    }
+    return frame;
+  }
+
+  /** Ends every subscription (the log was deleted). */
+  closeAll(code: number, reason: string): void {
+    for (const socket of this.sockets()) {
+      socket.setState(null);
+      socket.close(code, reason);
+    }
+    this.pumping.clear();
+  }
+}
+
+/** Records of a chunk at or after `from`, and with `key` when one is set. */
+function select(data: Uint8Array, from: number, key: Uint8Array | null): Uint8Array {
+  return filterChunk(data, (offset, k) => offset >= from && (key === null || sameBytes(k, key)));
+}
+
+function sameBytes(a: Uint8Array | null, b: Uint8Array): boolean {
+  if (!a || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

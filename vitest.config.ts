@@ -1,0 +1,8 @@
+import { defineConfig } from "vitest/config";
+
+// Vitest 4 has no workspace file: each package's config is a project here.
+export default defineConfig({
+  test: {
+    projects: ["protocol/vitest.config.ts", "edge/vitest.config.ts", "test/vitest.config.ts"],
+  },
+});
