@@ -123,8 +123,9 @@ export async function listTopics(env: Env): Promise<Response> {
   return json({ topics: await registry(env).list() });
 }
 
-export async function describeTopic(env: Env, name: string): Promise<Response> {
-  const topic = await lookupTopic(env, name, false);
+/** `?create=true` creates an unknown topic with the defaults when auto-create is on, as a Kafka metadata request does. */
+export async function describeTopic(env: Env, name: string, create = false): Promise<Response> {
+  const topic = await lookupTopic(env, name, create);
   const partitions = await Promise.all(
     Array.from({ length: topic.partitions }, async (_, p) => {
       const info = unwrap(await partitionStub(env, name, p).info(configOf(topic)));
