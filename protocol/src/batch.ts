@@ -43,6 +43,11 @@ const textEncoder = new TextEncoder();
 export function encodeBatch(records: readonly WireRecord[], baseOffset = 0): Uint8Array {
   const first = records[0];
   if (!first) throw new KaitenError("INVALID_BATCH", "a batch holds at least one record");
+  for (const r of records) {
+    if (!Number.isSafeInteger(r.timestamp) || r.timestamp < 0) {
+      throw new KaitenError("INVALID_BATCH", "timestamps are non-negative integers of milliseconds");
+    }
+  }
   const w = new Writer(BATCH_HEADER_BYTES + records.length * 64);
   w.u64(baseOffset).u64(first.timestamp).u32(records.length).u32(0);
   records.forEach((r, i) => {
@@ -221,6 +226,7 @@ export function filterChunk(
       if (keep(h.baseOffset + span.offsetDelta, span.key)) spans.push(span);
       else dropped = true;
     }
+    if (r.remaining !== 0) throw malformed("bytes after the last record of a batch");
     if (spans.length > 0) parts.push(rebuildBatch(chunk, h, spans));
   });
   if (!dropped) return chunk;

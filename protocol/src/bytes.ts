@@ -7,7 +7,9 @@ import { KaitenError } from "./errors.ts";
 
 const TWO_32 = 0x1_0000_0000;
 export const utf8 = new TextEncoder();
-const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+// ignoreBOM: true keeps a leading U+FEFF as text. With false (the default) the decoder strips
+// it, so such a string would not survive a round trip and two producer ids would collide.
+const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export function decodeUtf8(bytes: Uint8Array): string {
   try {
@@ -43,7 +45,7 @@ export class Writer {
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = Math.max(this.buf.length * 2, 16);
     while (size < this.pos + n) size *= 2;
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));

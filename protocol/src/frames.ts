@@ -123,6 +123,9 @@ export function encodeFrame(f: Frame): Uint8Array {
   switch (f.type) {
     case FrameType.Produce: {
       const id = utf8.encode(f.producerId);
+      if (id.length > Limits.maxProducerIdBytes) {
+        throw new KaitenError("INVALID_REQUEST", `producer ids are at most ${Limits.maxProducerIdBytes} bytes`);
+      }
       w.u32(f.requestId)
         .u8(id.length)
         .bytes(id)
@@ -194,6 +197,8 @@ function truncateUtf8(s: string, max: number): Uint8Array {
   let bytes = utf8.encode(s);
   while (bytes.length > max) {
     s = s.slice(0, Math.floor(s.length * 0.9));
+    // Never end on half a surrogate pair: UTF-8 would carry it as U+FFFD, not a prefix.
+    if (/[\uD800-\uDBFF]$/.test(s)) s = s.slice(0, -1);
     bytes = utf8.encode(s);
   }
   return bytes;
@@ -265,8 +270,9 @@ function decodeProduce(r: Reader): ProduceFrame {
   const producerId = decodeUtf8(r.bytes(idLength));
   const producerEpoch = r.u32();
   const sequence = r.u32();
-  if (r.remaining > Limits.maxFrameBytes)
-    throw new KaitenError("FRAME_TOO_LARGE", "batch too large");
+  // §7 limits the whole client frame, not just the batch in it.
+  if (r.end > Limits.maxFrameBytes)
+    throw new KaitenError("FRAME_TOO_LARGE", `frame of ${r.end} bytes`);
   const batch = r.rest();
   return { type: FrameType.Produce, requestId, producerId, producerEpoch, sequence, batch };
 }

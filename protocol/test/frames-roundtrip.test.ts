@@ -17,7 +17,7 @@ describe("§5 frames: decode(encode(frame)) is the frame", () => {
         fc.property(arbitrary, (frame) => {
           expect(decodeFrame(encodeFrame(frame))).toStrictEqual(frame);
         }),
-        { numRuns: 300 },
+        { numRuns: 200 },
       );
     },
   );
@@ -30,7 +30,7 @@ describe("§5 frames: decode(encode(frame)) is the frame", () => {
         const bytes = encodeFrame(frame);
         expect(encodeFrame(decodeFrame(bytes))).toStrictEqual(bytes);
       }),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
   });
 });
