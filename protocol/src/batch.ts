@@ -45,7 +45,10 @@ export function encodeBatch(records: readonly WireRecord[], baseOffset = 0): Uin
   if (!first) throw new KaitenError("INVALID_BATCH", "a batch holds at least one record");
   for (const r of records) {
     if (!Number.isSafeInteger(r.timestamp) || r.timestamp < 0) {
-      throw new KaitenError("INVALID_BATCH", "timestamps are non-negative integers of milliseconds");
+      throw new KaitenError(
+        "INVALID_BATCH",
+        "timestamps are non-negative integers of milliseconds",
+      );
     }
   }
   const w = new Writer(BATCH_HEADER_BYTES + records.length * 64);

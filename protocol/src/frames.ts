@@ -124,7 +124,10 @@ export function encodeFrame(f: Frame): Uint8Array {
     case FrameType.Produce: {
       const id = utf8.encode(f.producerId);
       if (id.length > Limits.maxProducerIdBytes) {
-        throw new KaitenError("INVALID_REQUEST", `producer ids are at most ${Limits.maxProducerIdBytes} bytes`);
+        throw new KaitenError(
+          "INVALID_REQUEST",
+          `producer ids are at most ${Limits.maxProducerIdBytes} bytes`,
+        );
       }
       w.u32(f.requestId)
         .u8(id.length)

@@ -72,7 +72,8 @@ async function route(request: Request, env: Env): Promise<Response> {
   if (t) {
     const topic = decodeURIComponent(t[1] as string);
     if (t[2]) return method === "POST" ? produce(request, env, topic) : notAllowed();
-    if (method === "GET") return describeTopic(env, topic, url.searchParams.get("create") === "true");
+    if (method === "GET")
+      return describeTopic(env, topic, url.searchParams.get("create") === "true");
     if (method === "DELETE") return deleteTopic(env, topic);
     return notAllowed();
   }
