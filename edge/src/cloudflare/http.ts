@@ -58,9 +58,12 @@ async function readJson(request: Request): Promise<Record<string, unknown>> {
   const declared = Number(request.headers.get("content-length") ?? 0);
   if (declared > MAX_BODY_BYTES)
     throw new KaitenError("FRAME_TOO_LARGE", `bodies are at most ${MAX_BODY_BYTES} bytes`);
-  const text = await request.text();
-  if (text.length > MAX_BODY_BYTES)
+  // Counted in bytes: a body without content-length (streamed) can hold up to 3 bytes per
+  // character, and text.length counts characters.
+  const bytes = await request.arrayBuffer();
+  if (bytes.byteLength > MAX_BODY_BYTES)
     throw new KaitenError("FRAME_TOO_LARGE", `bodies are at most ${MAX_BODY_BYTES} bytes`);
+  const text = new TextDecoder().decode(bytes);
   let body: unknown;
   try {
     body = JSON.parse(text);

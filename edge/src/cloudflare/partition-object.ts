@@ -260,7 +260,7 @@ export class PartitionObject extends DurableObject<Env> {
 
   /** Deletes the log and closes every socket: the topic is gone. */
   async destroy(): Promise<void> {
-    this.fanout.closeAll(4000 + 22, "topic deleted");
+    this.fanout.closeAll(new KaitenError("TOPIC_DELETED", "the topic was deleted"));
     this.log.destroy();
     await this.ctx.storage.deleteAlarm();
     this.alarmAt = null;

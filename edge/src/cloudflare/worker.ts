@@ -60,17 +60,17 @@ async function route(request: Request, env: Env): Promise<Response> {
   }
   const p = PARTITION_PATH.exec(path);
   if (p) {
-    const [topic, partition] = [
-      decodeURIComponent(p[1] as string),
-      partitionNumber(p[2] as string),
-    ];
+    const [name, partition] = [p[1] as string, p[2] as string];
+    // A WebSocket parses its own path, so that a bad one is refused over the socket (§9).
     if (p[3] === "ws")
-      return method === "GET" ? openSocket(request, env, topic, partition) : notAllowed();
-    return method === "GET" ? readRecords(url, env, topic, partition) : notAllowed();
+      return method === "GET" ? openSocket(request, env, name, partition) : notAllowed();
+    return method === "GET"
+      ? readRecords(url, env, topicName(name), partitionNumber(partition))
+      : notAllowed();
   }
   const t = TOPIC_PATH.exec(path);
   if (t) {
-    const topic = decodeURIComponent(t[1] as string);
+    const topic = topicName(t[1] as string);
     if (t[2]) return method === "POST" ? produce(request, env, topic) : notAllowed();
     if (method === "GET")
       return describeTopic(env, topic, url.searchParams.get("create") === "true");
@@ -96,6 +96,15 @@ function notAllowed(): Response {
   );
 }
 
+/** The topic name of a path segment; bad percent-encoding is an illegal name, not a 500. */
+function topicName(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new KaitenError("INVALID_TOPIC", "the topic name is not valid percent-encoding");
+  }
+}
+
 function partitionNumber(text: string): number {
   const n = Number(text);
   if (!/^\d{1,3}$/.test(text) || !Number.isInteger(n)) {
@@ -112,8 +121,8 @@ function partitionNumber(text: string): number {
 async function openSocket(
   request: Request,
   env: Env,
-  name: string,
-  partition: number,
+  nameSegment: string,
+  partitionSegment: string,
 ): Promise<Response> {
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     return json(
@@ -133,6 +142,8 @@ async function openSocket(
     if (offered && !offered.split(",").some((p) => p.trim() === SUBPROTOCOL)) {
       throw new KaitenError("UNSUPPORTED_VERSION", `this broker speaks ${SUBPROTOCOL}`);
     }
+    const name = topicName(nameSegment);
+    const partition = partitionNumber(partitionSegment);
     const topic = await lookupTopic(env, name, true);
     checkPartition(topic, partition);
     const forward = new Request(request);

@@ -6,6 +6,7 @@
  */
 import {
   concat,
+  ErrorCode,
   encodeFrame,
   encodeRecordsFrame,
   errorFrame,
@@ -230,11 +231,20 @@ export class Fanout {
     return frame;
   }
 
-  /** Ends every subscription (the log was deleted). */
-  closeAll(code: number, reason: string): void {
+  /**
+   * Ends every subscription and closes every socket because of `error` (the log was deleted):
+   * an ERROR frame, then close code 4000 + its number, as §9 requires.
+   */
+  closeAll(error: KaitenError): void {
     for (const socket of this.sockets()) {
+      const requestId = socket.getState()?.requestId ?? 0;
       socket.setState(null);
-      socket.close(code, reason);
+      try {
+        socket.send(errorFrame(requestId, error));
+      } catch (e) {
+        this.host.log("send to a closing socket failed", e);
+      }
+      socket.close(4000 + ErrorCode[error.code], error.code);
     }
     this.pumping.clear();
   }

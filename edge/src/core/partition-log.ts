@@ -117,6 +117,11 @@ export class PartitionLog {
    * write in the output gate. Throws (synchronously) a KaitenError for a bad batch or sequence.
    */
   append(req: AppendRequest): Promise<AppendResult> {
+    // A batch must fit in one stored chunk (§7); a larger one could exceed SQLite's 2 MB row.
+    // WebSocket frames are smaller already; HTTP JSON can grow when its values are re-encoded.
+    if (req.batch.length > Limits.maxChunkBytes) {
+      throw new KaitenError("FRAME_TOO_LARGE", `a batch of ${req.batch.length} bytes is too large`);
+    }
     const info = validateProducedBatch(req.batch, this.config.maxRecordBytes);
     if (this.pendingBytes + req.batch.length > MAX_PENDING_BYTES) {
       throw new KaitenError("THROTTLED", "too many batches waiting for a commit; retry shortly");
@@ -329,6 +334,10 @@ export class PartitionLog {
     this.pending = [];
     this.pendingBytes = 0;
     this.meta = this.freshMeta();
+    // deleteAll also dropped the stored config. Keep it stored: `configure` skips a write when
+    // a recreated topic has the same config, and a restarted object (an alarm) would else
+    // fall back to the defaults.
+    this.storage.saveConfig(this.config);
   }
 }
 

@@ -1,0 +1,317 @@
+/**
+ * Bad input over HTTP (docs/PROTOCOL.md §7, §8, §11.1 to §11.6): every refused request gets the status
+ * of its code and the one error body shape, {error: {code, numericCode, retriable, message}}.
+ */
+
+import { SELF } from "cloudflare:test";
+import { type ErrorName, Limits } from "@kaiten/protocol";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  createTopic,
+  expectHttpError,
+  http,
+  ORIGIN,
+  partitionInfo,
+  recordsPath,
+  result,
+  uniqueTopic,
+} from "./helpers.ts";
+
+/** One topic with one partition and three records, shared by the read cases. */
+const topic = uniqueTopic("http");
+/** A topic whose records may hold at most 100 bytes. */
+const small = uniqueTopic("small");
+
+beforeAll(async () => {
+  await createTopic(topic);
+  await createTopic(small, { maxRecordBytes: 100 });
+  const res = await http("POST", `/v1/topics/${topic}/records`, {
+    records: [{ value: 1 }, { value: 2 }, { value: 3 }],
+  });
+  if (res.status !== 200) throw new Error(`setup failed: ${JSON.stringify(res)}`);
+});
+
+interface Case {
+  what: string;
+  method: string;
+  path: () => string;
+  body?: unknown;
+  code: ErrorName;
+}
+
+const produce = (body: unknown): Pick<Case, "method" | "path" | "body"> => ({
+  method: "POST",
+  path: () => `/v1/topics/${topic}/records`,
+  body,
+});
+const read = (query: string): Pick<Case, "method" | "path"> => ({
+  method: "GET",
+  path: () => recordsPath(topic, 0, query),
+});
+
+const CASES: Case[] = [
+  {
+    what: "a topic name with a space",
+    method: "GET",
+    path: () => "/v1/topics/a%20b",
+    code: "INVALID_TOPIC",
+  },
+  {
+    what: "a topic name of 250 characters",
+    method: "GET",
+    path: () => `/v1/topics/${"t".repeat(250)}`,
+    code: "INVALID_TOPIC",
+  },
+  {
+    what: "a topic name of '..'",
+    method: "POST",
+    path: () => "/v1/topics",
+    body: { name: ".." },
+    code: "INVALID_TOPIC",
+  },
+  {
+    what: "a topic name that is not valid percent-encoding",
+    method: "GET",
+    path: () => "/v1/topics/%E0%A4%A",
+    code: "INVALID_TOPIC",
+  },
+  {
+    what: "a produce to an illegal topic name",
+    method: "POST",
+    path: () => "/v1/topics/a%2Fb/records",
+    body: { records: [{ value: 1 }] },
+    code: "INVALID_TOPIC",
+  },
+  {
+    what: "a partition the topic does not have",
+    method: "GET",
+    path: () => recordsPath(topic, 1),
+    code: "INVALID_PARTITION",
+  },
+  {
+    what: "a partition that is not a number",
+    method: "GET",
+    path: () => `/v1/topics/${topic}/partitions/x/records`,
+    code: "INVALID_PARTITION",
+  },
+  { what: "offset -1", ...read("offset=-1"), code: "INVALID_OFFSET" },
+  { what: "offset 1.5", ...read("offset=1.5"), code: "INVALID_OFFSET" },
+  { what: "offset abc", ...read("offset=abc"), code: "INVALID_OFFSET" },
+  { what: "an empty offset", ...read("offset="), code: "INVALID_OFFSET" },
+  { what: "an offset above the high watermark", ...read("offset=4"), code: "OFFSET_OUT_OF_RANGE" },
+  { what: "limit 0", ...read("limit=0"), code: "INVALID_REQUEST" },
+  { what: "limit over 1,000", ...read("limit=1001"), code: "INVALID_REQUEST" },
+  { what: "both offset and timestamp", ...read("offset=0&timestamp=0"), code: "INVALID_REQUEST" },
+  { what: "a body that is not JSON", ...produce("{records: nope"), code: "INVALID_REQUEST" },
+  { what: "a JSON body that is an array", ...produce([{ value: 1 }]), code: "INVALID_REQUEST" },
+  { what: "no records", ...produce({}), code: "INVALID_REQUEST" },
+  { what: "an empty records array", ...produce({ records: [] }), code: "INVALID_REQUEST" },
+  { what: "a record that is not an object", ...produce({ records: [1] }), code: "INVALID_REQUEST" },
+  {
+    what: "a record key that is not a string",
+    ...produce({ records: [{ key: 7, value: 1 }] }),
+    code: "INVALID_REQUEST",
+  },
+  {
+    what: "a record without a value",
+    ...produce({ records: [{ key: "k" }] }),
+    code: "INVALID_REQUEST",
+  },
+  {
+    what: "a record with value and valueBase64",
+    ...produce({ records: [{ value: 1, valueBase64: "AA==" }] }),
+    code: "INVALID_REQUEST",
+  },
+  {
+    what: "valueBase64 that is not base64",
+    ...produce({ records: [{ valueBase64: "!!" }] }),
+    code: "INVALID_REQUEST",
+  },
+  {
+    what: "a header value that is not a string",
+    ...produce({ records: [{ value: 1, headers: { h: 1 } }] }),
+    code: "INVALID_REQUEST",
+  },
+  {
+    what: "a negative timestamp",
+    ...produce({ records: [{ value: 1, timestamp: -1 }] }),
+    code: "INVALID_REQUEST",
+  },
+  {
+    what: "a key over 4,096 bytes",
+    ...produce({ records: [{ key: "k".repeat(Limits.maxKeyBytes + 1), value: 1 }] }),
+    code: "INVALID_REQUEST",
+  },
+  {
+    what: "over 10,000 records",
+    ...produce({
+      records: Array.from({ length: Limits.maxBatchRecords + 1 }, () => ({ value: 0 })),
+    }),
+    code: "INVALID_REQUEST",
+  },
+  {
+    what: "a producerId without a sequence",
+    ...produce({ producerId: "p", records: [{ value: 1 }] }),
+    code: "INVALID_REQUEST",
+  },
+  {
+    what: "a producerId over 64 bytes",
+    ...produce({ producerId: "p".repeat(65), sequence: 0, records: [{ value: 1 }] }),
+    code: "INVALID_REQUEST",
+  },
+  {
+    what: "a record over the topic's maxRecordBytes",
+    method: "POST",
+    path: () => `/v1/topics/${small}/records`,
+    body: { records: [{ value: "x".repeat(101) }] },
+    code: "RECORD_TOO_LARGE",
+  },
+  {
+    what: "a body over 1 MiB",
+    ...produce(`{"records":[{"value":"${"x".repeat(Limits.maxFrameBytes)}"}]}`),
+    code: "FRAME_TOO_LARGE",
+  },
+  {
+    what: "0 partitions",
+    method: "POST",
+    path: () => "/v1/topics",
+    body: { name: "zero-parts", partitions: 0 },
+    code: "INVALID_REQUEST",
+  },
+  {
+    what: "257 partitions",
+    method: "POST",
+    path: () => "/v1/topics",
+    body: { name: "many-parts", partitions: 257 },
+    code: "INVALID_REQUEST",
+  },
+  {
+    what: "a topic without a name",
+    method: "POST",
+    path: () => "/v1/topics",
+    body: { partitions: 1 },
+    code: "INVALID_REQUEST",
+  },
+  {
+    what: "an unknown topic",
+    method: "GET",
+    path: () => "/v1/topics/never-created",
+    code: "UNKNOWN_TOPIC",
+  },
+  {
+    what: "a read of an unknown topic",
+    method: "GET",
+    path: () => recordsPath("never-created"),
+    code: "UNKNOWN_TOPIC",
+  },
+  { what: "an unknown route", method: "GET", path: () => "/v2/anything", code: "NOT_FOUND" },
+];
+
+describe("bad input over HTTP", () => {
+  it.each(CASES)("answers $what with $code", async ({ method, path, body, code }) => {
+    expectHttpError(await http(method, path(), body), code);
+  });
+
+  it("stores nothing for any refused produce", async () => {
+    expect((await partitionInfo(topic)).highWatermark).toBe(3);
+  });
+
+  it("names the earliest offset in an OFFSET_OUT_OF_RANGE body", async () => {
+    const res = await http("GET", recordsPath(topic, 0, "offset=9"));
+    expect(res.body.error).toMatchObject({ code: "OFFSET_OUT_OF_RANGE", earliestOffset: 0 });
+  });
+
+  it("refuses a body whose content-length is over 1 MiB with 413 FRAME_TOO_LARGE", async () => {
+    const res = await SELF.fetch(`${ORIGIN}/v1/topics/${topic}/records`, {
+      method: "POST",
+      headers: { "content-length": String(Limits.maxFrameBytes + 1) },
+      body: "x".repeat(Limits.maxFrameBytes + 1),
+    });
+    expectHttpError(await result(res), "FRAME_TOO_LARGE");
+  });
+
+  it("counts the body limit in bytes, not characters, when no content-length is sent", async () => {
+    // Three records of 999,000 bytes each ("€" is 3 bytes in UTF-8): under 1 MiB of
+    // characters but about 3 MB of bytes, which no stored row could hold.
+    const value = "€".repeat(333_000);
+    const body = new TextEncoder().encode(
+      JSON.stringify({ records: [0, 1, 2].map(() => ({ value })) }),
+    );
+    const stream = new ReadableStream({
+      start(controller) {
+        controller.enqueue(body);
+        controller.close();
+      },
+    });
+    const res = await SELF.fetch(`${ORIGIN}/v1/topics/${topic}/records`, {
+      method: "POST",
+      body: stream,
+    });
+    expectHttpError(await result(res), "FRAME_TOO_LARGE");
+    expect((await partitionInfo(topic)).highWatermark).toBe(3);
+  });
+
+  it("refuses a body under 1 MiB whose records grow past a stored chunk when encoded (§7)", async () => {
+    // JSON values are stored re-serialized: each 1e9 (3 bytes) becomes 1000000000 (10 bytes).
+    const value = Array.from({ length: 80_000 }, () => 1e9);
+    const text = `{"records":[${[0, 1, 2].map(() => `{"value":[${value.map(() => "1e9").join(",")}]}`).join(",")}]}`;
+    expect(text.length).toBeLessThan(Limits.maxFrameBytes);
+    const res = await http("POST", `/v1/topics/${topic}/records`, text);
+    expectHttpError(res, "FRAME_TOO_LARGE");
+    expect((await partitionInfo(topic)).highWatermark).toBe(3);
+  });
+
+  it("answers a method a route does not have with 405", async () => {
+    const res = await http("PUT", `/v1/topics/${topic}`);
+    expect(res.status).toBe(405);
+    expect(res.body.error).toMatchObject({ code: "INVALID_REQUEST", numericCode: 18 });
+  });
+});
+
+describe("creating topics (§11.1)", () => {
+  it("answers 201 when created, 200 for the same config, 409 TOPIC_EXISTS for another", async () => {
+    const name = uniqueTopic("create");
+    const config = {
+      name,
+      partitions: 3,
+      retentionMs: 1_000,
+      retentionBytes: 5_000,
+      maxRecordBytes: 500,
+    };
+    const created = await http("POST", "/v1/topics", config);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject(config);
+    expect((await http("POST", "/v1/topics", config)).status).toBe(200);
+    const conflict = await http("POST", "/v1/topics", { ...config, partitions: 4 });
+    expectHttpError(conflict, "TOPIC_EXISTS");
+    expect(conflict.body.error.topic).toMatchObject(config);
+  });
+
+  it("creates an unknown topic on GET with ?create=true and not without it", async () => {
+    const name = uniqueTopic("meta");
+    expectHttpError(await http("GET", `/v1/topics/${name}`), "UNKNOWN_TOPIC");
+    const res = await http("GET", `/v1/topics/${name}?create=true`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ name, partitionCount: 1 });
+  });
+});
+
+describe("CORS (§11)", () => {
+  it("answers a preflight with 204 and access-control-allow-origin: *", async () => {
+    const res = await SELF.fetch(`${ORIGIN}/v1/topics/${topic}/records`, {
+      method: "OPTIONS",
+      headers: { Origin: "https://app.example", "Access-Control-Request-Method": "POST" },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    expect(res.headers.get("access-control-allow-methods")).toContain("POST");
+    expect(res.headers.get("access-control-allow-headers")).toContain("content-type");
+  });
+
+  it("allows any origin on answers and on errors", async () => {
+    const ok = await http("GET", "/v1/topics");
+    const error = await http("GET", "/v1/topics/never-created");
+    expect(ok.headers.get("access-control-allow-origin")).toBe("*");
+    expect(error.headers.get("access-control-allow-origin")).toBe("*");
+  });
+});
