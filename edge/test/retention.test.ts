@@ -140,4 +140,28 @@ describe("size retention", () => {
     expectHttpError(await http("GET", recordsPath(topic, 0, "offset=8")), "OFFSET_OUT_OF_RANGE");
     producer.close();
   });
+
+  it("keeps the newest chunk even when one chunk is over retentionBytes, as Kafka keeps its active segment", async () => {
+    const topic = uniqueTopic("tiny");
+    await createTopic(topic, { retentionMs: -1, retentionBytes: 1 });
+    const producer = await openSocket(topic);
+    await producer.produceEach([makeRecords(2, { prefix: "a" }), makeRecords(2, { prefix: "b" })]);
+    expect(await partitionInfo(topic)).toMatchObject({ earliestOffset: 2, highWatermark: 4 });
+    expect(await chunkRows(topic)).toBe(1);
+    const { records } = await readAllHttp(topic, 0, 2);
+    expect(records.map((r) => r.value)).toEqual(["b-0", "b-1"]);
+    producer.close();
+  });
+
+  it("starts a read without offset or timestamp at the earliest retained offset (§11.3)", async () => {
+    const topic = uniqueTopic("nooffset");
+    await createTopic(topic, { retentionMs: -1, retentionBytes: 1 });
+    const producer = await openSocket(topic);
+    await producer.produceEach([makeRecords(2, { prefix: "a" }), makeRecords(2, { prefix: "b" })]);
+    const res = await http("GET", recordsPath(topic, 0));
+    expect(res.status).toBe(200);
+    expect(res.body.records.map((r: { offset: number }) => r.offset)).toEqual([2, 3]);
+    expect(res.body.earliestOffset).toBe(2);
+    producer.close();
+  });
 });

@@ -274,7 +274,7 @@ export async function readRecords(
     throw bad("give offset or timestamp, not both");
   const topic = await lookupTopic(env, name, false);
   checkPartition(topic, partition);
-  const input = { config: configOf(topic), offset: offset ?? 0, timestamp, maxBytes: READ_BYTES };
+  const input = { config: configOf(topic), offset, timestamp, maxBytes: READ_BYTES };
   const r = unwrap(await partitionStub(env, name, partition).read(input));
   const all = r.chunks.flatMap((c) => decodeChunk(c)).filter((rec) => rec.offset >= r.startOffset);
   const page = all.slice(0, limit);

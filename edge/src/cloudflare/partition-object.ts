@@ -232,8 +232,11 @@ export class PartitionObject extends DurableObject<Env> {
   async read(input: ReadInput): Promise<RpcResult<ReadResult>> {
     return this.rpc(input.config, () => {
       const meta = this.log.state;
+      // No offset and no timestamp: from the earliest offset still retained.
       const start =
-        input.timestamp === undefined ? input.offset : this.log.offsetForTimestamp(input.timestamp);
+        input.timestamp !== undefined
+          ? this.log.offsetForTimestamp(input.timestamp)
+          : (input.offset ?? meta.logStart);
       const chunks = this.log.read(start, input.maxBytes).map((c: StoredChunk) => c.data);
       return {
         epoch: meta.epoch,
@@ -288,7 +291,7 @@ export interface AppendInput {
 
 export interface ReadInput {
   config: TopicConfig;
-  offset: number;
+  offset?: number;
   timestamp?: number;
   maxBytes: number;
 }

@@ -303,7 +303,10 @@ export class PartitionLog {
       const oldest = this.storage.oldestChunk();
       if (!oldest) break;
       const tooOld = retentionMs >= 0 && oldest.maxTimestamp < now - retentionMs;
-      const tooBig = retentionBytes >= 0 && this.meta.totalBytes > retentionBytes;
+      // Like Kafka's active segment, the newest chunk is never removed for size alone: a
+      // byte limit below one chunk would otherwise empty the log at every commit.
+      const newest = oldest.endOffset === this.meta.highWatermark;
+      const tooBig = !newest && retentionBytes >= 0 && this.meta.totalBytes > retentionBytes;
       if (!tooOld && !tooBig) break;
       const meta = {
         ...this.meta,
