@@ -12,7 +12,7 @@ import {
 import type { TopicConfig } from "../core/types.ts";
 import { defaultTopicConfig, type Env, partitionStub } from "./env.ts";
 import { toJsonRecord, toWireRecord } from "./json-records.ts";
-import type { RpcResult } from "./partition-object.ts";
+import type { PartitionRef, RpcResult } from "./partition-object.ts";
 import type { Topic } from "./topic-registry.ts";
 import {
   checkPartition,
@@ -131,7 +131,7 @@ export async function describeTopic(env: Env, name: string, create = false): Pro
   const topic = await lookupTopic(env, name, create);
   const partitions = await Promise.all(
     Array.from({ length: topic.partitions }, async (_, p) => {
-      const info = unwrap(await partitionStub(env, name, p).info(configOf(topic)));
+      const info = unwrap(await partitionStub(env, name, p).info(refOf(topic, p)));
       return { partition: p, ...info };
     }),
   );
@@ -156,6 +156,11 @@ export async function deleteTopic(env: Env, name: string): Promise<Response> {
     Array.from({ length: topic.partitions }, (_, p) => partitionStub(env, name, p).destroy()),
   );
   return json({ deleted: name });
+}
+
+/** What a partition object is told with every call: who it is and its topic's config. */
+export function refOf(t: Topic, partition: number): PartitionRef {
+  return { topic: t.name, partition, config: configOf(t) };
 }
 
 export function configOf(t: Topic): TopicConfig {
@@ -209,7 +214,7 @@ export async function produce(request: Request, env: Env, name: string): Promise
     [...groups].map(async ([partition, indexes]) => {
       const batch = encodeBatch(indexes.map((i) => records[i] as WireRecord));
       const input = {
-        config: configOf(topic),
+        ...refOf(topic, partition),
         batch,
         producerId: "",
         producerEpoch: 0,
@@ -274,7 +279,7 @@ export async function readRecords(
     throw bad("give offset or timestamp, not both");
   const topic = await lookupTopic(env, name, false);
   checkPartition(topic, partition);
-  const input = { config: configOf(topic), offset, timestamp, maxBytes: READ_BYTES };
+  const input = { ...refOf(topic, partition), offset, timestamp, maxBytes: READ_BYTES };
   const r = unwrap(await partitionStub(env, name, partition).read(input));
   const all = r.chunks.flatMap((c) => decodeChunk(c)).filter((rec) => rec.offset >= r.startOffset);
   const page = all.slice(0, limit);

@@ -18,6 +18,7 @@ import {
 } from "@kaiten/protocol";
 import { Fanout } from "../core/fanout.ts";
 import { type AppendResult, PartitionLog } from "../core/partition-log.ts";
+import { PartitionStats } from "../core/stats.ts";
 import type {
   Host,
   PeerSocket,
@@ -26,6 +27,7 @@ import type {
   TopicConfig,
 } from "../core/types.ts";
 import { defaultTopicConfig, type Env } from "./env.ts";
+import { MetricsPublisher, type PartitionGauges } from "./metrics.ts";
 import { SqliteLogStorage } from "./sqlite-log-storage.ts";
 
 const LOG_PREFIX = "[kaiten:partition]";
@@ -63,9 +65,13 @@ export class PartitionObject extends DurableObject<Env> {
   private readonly fanout: Fanout;
   private readonly peers = new WeakMap<WebSocket, PeerSocket>();
   private alarmAt: number | null = null;
+  private readonly metrics: MetricsPublisher;
+  /** Which partition this object is; told by the Worker with every call, kept for the alarm. */
+  private identity: { topic: string; partition: number } | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.identity = loadIdentity(ctx.storage.sql);
     // Keep-alive pings are answered by the runtime itself, without waking a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     const host: Host = {
@@ -74,6 +80,7 @@ export class PartitionObject extends DurableObject<Env> {
       defer: (fn) => setTimeout(() => this.contained("deferred work", fn), 0),
       log: (message, error) => console.error(`${LOG_PREFIX} ${message}`, error ?? ""),
     };
+    const stats = new PartitionStats(host.now, () => this.metrics.schedule());
     this.log = new PartitionLog(
       new SqliteLogStorage(ctx.storage),
       host,
@@ -82,8 +89,16 @@ export class PartitionObject extends DurableObject<Env> {
         this.fanout.broadcast(chunks, meta);
         this.ensureAlarm();
       },
+      stats,
     );
-    this.fanout = new Fanout(this.log, host, () => ctx.getWebSockets().map((ws) => this.peer(ws)));
+    const sockets = () => ctx.getWebSockets().map((ws) => this.peer(ws));
+    this.fanout = new Fanout(this.log, host, sockets, stats);
+    this.metrics = new MetricsPublisher(
+      env,
+      stats,
+      () => this.identity,
+      () => this.gauges(),
+    );
     ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
     });
@@ -132,8 +147,27 @@ export class PartitionObject extends DurableObject<Env> {
   }
 
   private configureFrom(request: Request): void {
-    const header = request.headers.get("x-kaiten-config");
-    if (header) this.log.configure(JSON.parse(header) as TopicConfig);
+    const header = request.headers.get("x-kaiten-ref");
+    if (header) this.identify(JSON.parse(header) as PartitionRef);
+  }
+
+  /** Takes the topic config and identity the Worker sends, storing them when they changed. */
+  private identify(ref: PartitionRef): void {
+    this.log.configure(ref.config);
+    const id = this.identity;
+    if (id?.topic === ref.topic && id.partition === ref.partition) return;
+    this.identity = { topic: ref.topic, partition: ref.partition };
+    saveIdentity(this.ctx.storage.sql, this.identity);
+  }
+
+  private gauges(): PartitionGauges {
+    const m = this.log.state;
+    return {
+      highWatermark: m.highWatermark,
+      earliestOffset: m.logStart,
+      storedBytes: m.totalBytes,
+      subscribers: this.fanout.countSubscribers(),
+    };
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -226,11 +260,11 @@ export class PartitionObject extends DurableObject<Env> {
   // loses its code.
 
   async append(input: AppendInput): Promise<RpcResult<AppendResult>> {
-    return this.rpc(input.config, () => this.log.append({ ...input, sequencing: "monotonic" }));
+    return this.rpc(input, () => this.log.append({ ...input, sequencing: "monotonic" }));
   }
 
   async read(input: ReadInput): Promise<RpcResult<ReadResult>> {
-    return this.rpc(input.config, () => {
+    return this.rpc(input, () => {
       const meta = this.log.state;
       // No offset and no timestamp: from the earliest offset still retained.
       const start =
@@ -248,8 +282,8 @@ export class PartitionObject extends DurableObject<Env> {
     });
   }
 
-  async info(config: TopicConfig): Promise<RpcResult<PartitionInfo>> {
-    return this.rpc(config, () => {
+  async info(ref: PartitionRef): Promise<RpcResult<PartitionInfo>> {
+    return this.rpc(ref, () => {
       const m = this.log.state;
       const subscribers = this.fanout.countSubscribers();
       return {
@@ -269,9 +303,9 @@ export class PartitionObject extends DurableObject<Env> {
     this.alarmAt = null;
   }
 
-  private async rpc<T>(config: TopicConfig, fn: () => T | Promise<T>): Promise<RpcResult<T>> {
+  private async rpc<T>(ref: PartitionRef, fn: () => T | Promise<T>): Promise<RpcResult<T>> {
     try {
-      this.log.configure(config);
+      this.identify(ref);
       return { ok: true, value: await fn() };
     } catch (error) {
       if (!(error instanceof KaitenError)) console.error(`${LOG_PREFIX} rpc failed`, error);
@@ -281,19 +315,40 @@ export class PartitionObject extends DurableObject<Env> {
   }
 }
 
-export interface AppendInput {
+/** Who the partition is and its topic's config, sent with every call (§ARCHITECTURE). */
+export interface PartitionRef {
+  topic: string;
+  partition: number;
   config: TopicConfig;
+}
+
+export interface AppendInput extends PartitionRef {
   batch: Uint8Array;
   producerId: string;
   producerEpoch: number;
   sequence: number;
 }
 
-export interface ReadInput {
-  config: TopicConfig;
+export interface ReadInput extends PartitionRef {
   offset?: number;
   timestamp?: number;
   maxBytes: number;
+}
+
+function loadIdentity(sql: SqlStorage): { topic: string; partition: number } | null {
+  sql.exec(
+    "CREATE TABLE IF NOT EXISTS identity (id INTEGER PRIMARY KEY CHECK (id = 0), topic TEXT NOT NULL, partition INTEGER NOT NULL)",
+  );
+  const row = sql.exec("SELECT topic, partition FROM identity").toArray()[0];
+  return row ? { topic: String(row.topic), partition: Number(row.partition) } : null;
+}
+
+function saveIdentity(sql: SqlStorage, id: { topic: string; partition: number }): void {
+  sql.exec(
+    "INSERT INTO identity VALUES (0, ?, ?) ON CONFLICT (id) DO UPDATE SET topic = excluded.topic, partition = excluded.partition",
+    id.topic,
+    id.partition,
+  );
 }
 
 function ackOf(r: AppendResult) {

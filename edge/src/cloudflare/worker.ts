@@ -6,7 +6,6 @@ import { ErrorCode, errorFrame, KaitenError, SUBPROTOCOL } from "@kaiten/protoco
 import type { Env } from "./env.ts";
 import { partitionStub } from "./env.ts";
 import {
-  configOf,
   createTopic,
   deleteTopic,
   describeTopic,
@@ -15,6 +14,7 @@ import {
   listTopics,
   produce,
   readRecords,
+  refOf,
 } from "./http.ts";
 import { asKaitenError } from "./partition-object.ts";
 import { checkPartition, lookupTopic } from "./topics.ts";
@@ -147,7 +147,7 @@ async function openSocket(
     const topic = await lookupTopic(env, name, true);
     checkPartition(topic, partition);
     const forward = new Request(request);
-    forward.headers.set("x-kaiten-config", JSON.stringify(configOf(topic)));
+    forward.headers.set("x-kaiten-ref", JSON.stringify(refOf(topic, partition)));
     return await partitionStub(env, name, partition).fetch(forward);
   } catch (error) {
     return refuseSocket(request, asKaitenError(error));

@@ -18,6 +18,7 @@ import {
   type SubscribeFrame,
 } from "@kaiten/protocol";
 import type { PartitionLog } from "./partition-log.ts";
+import { PartitionStats } from "./stats.ts";
 import type { Host, LogMeta, PeerSocket, StoredChunk, SubscriptionState } from "./types.ts";
 
 /** Most bytes of records in one catch-up frame. */
@@ -35,6 +36,7 @@ export class Fanout {
     private readonly host: Host,
     /** Every connected socket of this partition, subscribed or not. */
     private readonly sockets: () => Iterable<PeerSocket>,
+    private readonly stats = new PartitionStats(() => host.now()),
   ) {}
 
   subscribe(socket: PeerSocket, f: SubscribeFrame): void {
@@ -74,6 +76,7 @@ export class Fanout {
         highWatermark: meta.highWatermark,
       }),
     );
+    this.stats.touched();
     this.pump(socket);
   }
 
@@ -103,11 +106,13 @@ export class Fanout {
     if (!socket.getState()) throw new KaitenError("NOT_SUBSCRIBED", "nothing to unsubscribe");
     socket.setState(null);
     this.pumping.delete(socket);
+    this.stats.touched();
     socket.send(encodeFrame({ type: FrameType.Unsubscribed, requestId }));
   }
 
   forget(socket: PeerSocket): void {
     this.pumping.delete(socket);
+    this.stats.touched();
   }
 
   countSubscribers(): number {
@@ -165,12 +170,19 @@ export class Fanout {
     }
     const from = state.nextOffset;
     const parts = chunks.map((c, i) =>
-      i === 0 || state.key ? select(c.data, from, state.key) : c.data,
+      i === 0 || state.key
+        ? select(c.data, from, state.key)
+        : { bytes: c.data, count: c.recordCount },
     );
     const last = chunks[chunks.length - 1] as StoredChunk;
     const next = last.baseOffset + last.recordCount;
-    const frame = encodeRecordsFrame(next, this.log.state.highWatermark, concat(parts));
+    const batches = concat(parts.map((p) => p.bytes));
+    const frame = encodeRecordsFrame(next, this.log.state.highWatermark, batches);
     socket.send(frame);
+    this.stats.sent(
+      parts.reduce((n, p) => n + p.count, 0),
+      frame.length,
+    );
     state.nextOffset = next;
     state.credit -= frame.length;
     socket.setState(state);
@@ -187,8 +199,12 @@ export class Fanout {
 
   private broadcastChunk(chunk: StoredChunk, meta: LogMeta): void {
     const next = chunk.baseOffset + chunk.recordCount;
-    const shared = encodeRecordsFrame(next, meta.highWatermark, chunk.data);
-    const byKey = new Map<string, Uint8Array>();
+    const shared = {
+      frame: encodeRecordsFrame(next, meta.highWatermark, chunk.data),
+      count: chunk.recordCount,
+    };
+    const byKey = new Map<string, KeyFrame>();
+    let delivered = false;
     for (const socket of this.sockets()) {
       const state = socket.getState();
       if (!state?.live) continue;
@@ -198,37 +214,39 @@ export class Fanout {
         socket.setState(state);
         continue;
       }
-      const frame = state.key ? this.keyFrame(byKey, chunk, next, meta, state.key) : shared;
+      const { frame, count } = state.key
+        ? this.keyFrame(byKey, chunk, next, meta, state.key)
+        : shared;
       try {
         socket.send(frame);
       } catch (error) {
         this.host.log("send to a subscriber failed", error);
         continue;
       }
+      this.stats.sent(count, frame.length);
+      delivered = true;
       state.nextOffset = next;
       state.credit -= frame.length;
       socket.setState(state);
     }
+    if (delivered) this.stats.delivered(this.host.now() - chunk.maxTimestamp);
   }
 
   private keyFrame(
-    cache: Map<string, Uint8Array>,
+    cache: Map<string, KeyFrame>,
     chunk: StoredChunk,
     next: number,
     meta: LogMeta,
     key: Uint8Array,
-  ): Uint8Array {
+  ): KeyFrame {
     const id = key.join(",");
-    let frame = cache.get(id);
-    if (!frame) {
-      frame = encodeRecordsFrame(
-        next,
-        meta.highWatermark,
-        select(chunk.data, chunk.baseOffset, key),
-      );
-      cache.set(id, frame);
+    let hit = cache.get(id);
+    if (!hit) {
+      const { bytes, count } = select(chunk.data, chunk.baseOffset, key);
+      hit = { frame: encodeRecordsFrame(next, meta.highWatermark, bytes), count };
+      cache.set(id, hit);
     }
-    return frame;
+    return hit;
   }
 
   /**
@@ -250,9 +268,21 @@ export class Fanout {
   }
 }
 
+interface KeyFrame {
+  frame: Uint8Array;
+  /** Records in the frame, for the metrics stream. */
+  count: number;
+}
+
 /** Records of a chunk at or after `from`, and with `key` when one is set. */
-function select(data: Uint8Array, from: number, key: Uint8Array | null): Uint8Array {
-  return filterChunk(data, (offset, k) => offset >= from && (key === null || sameBytes(k, key)));
+function select(data: Uint8Array, from: number, key: Uint8Array | null) {
+  let count = 0;
+  const bytes = filterChunk(data, (offset, k) => {
+    const keep = offset >= from && (key === null || sameBytes(k, key));
+    if (keep) count++;
+    return keep;
+  });
+  return { bytes, count };
 }
 
 function sameBytes(a: Uint8Array | null, b: Uint8Array): boolean {

@@ -11,6 +11,7 @@ import {
   withBaseOffset,
 } from "@kaiten/protocol";
 import { advance, checkSequence, type Sequencing } from "./producers.ts";
+import { PartitionStats } from "./stats.ts";
 import type {
   Host,
   LogMeta,
@@ -38,6 +39,8 @@ export interface AppendResult {
 }
 
 interface Pending {
+  /** When the batch arrived, for the commit latency of the metrics stream. */
+  arrivedAt: number;
   batch: Uint8Array;
   count: number;
   firstTimestamp: number;
@@ -71,6 +74,7 @@ export class PartitionLog {
     private readonly host: Host,
     defaults: TopicConfig,
     private readonly onCommit: CommitListener,
+    private readonly stats = new PartitionStats(() => host.now()),
   ) {
     this.config = storage.loadConfig() ?? defaults;
     this.meta = storage.loadMeta() ?? this.freshMeta();
@@ -165,7 +169,8 @@ export class PartitionLog {
       resolve = res;
       reject = rej;
     });
-    const p: Pending = { batch, ...info, producer, resolve, reject, promise };
+    const arrivedAt = this.host.now();
+    const p: Pending = { arrivedAt, batch, ...info, producer, resolve, reject, promise };
     this.pending.push(p);
     this.pendingBytes += batch.length;
     if (producer) this.reserveSequence(p, producer);
@@ -227,6 +232,12 @@ export class PartitionLog {
         duplicate: false,
       });
     });
+    const now = this.host.now();
+    this.stats.committed(
+      batch.reduce((n, p) => n + p.count, 0),
+      chunks.reduce((n, c) => n + c.data.length, 0),
+      batch.map((p) => now - p.arrivedAt),
+    );
     this.afterCommit(chunks, meta);
   }
 

@@ -1,0 +1,93 @@
+/**
+ * The broker's own metrics, published as a stream (the dashboard subscribes to it like any
+ * app): while a partition is active, about once a second it appends its counters to the
+ * system topic `__metrics`. An idle partition publishes nothing and sets no timer, so it can
+ * still hibernate.
+ */
+import { encodeBatch, ValueFormat } from "@kaiten/protocol";
+import type { PartitionStats, StatsSnapshot } from "../core/stats.ts";
+import type { TopicConfig } from "../core/types.ts";
+import { type Env, partitionStub } from "./env.ts";
+
+export const METRICS_TOPIC = "__metrics";
+/** How often an active partition publishes. */
+export const METRICS_INTERVAL_MS = 1_000;
+/** `__metrics` keeps an hour, at most 64 MiB: enough history for a dashboard that just opened. */
+export const METRICS_CONFIG: TopicConfig = {
+  partitions: 1,
+  retentionMs: 3_600_000,
+  retentionBytes: 64 * 1024 * 1024,
+  maxRecordBytes: 1_000_000,
+};
+
+/** Topics named `__…` are the broker's own; they publish no metrics about themselves. */
+export function isSystemTopic(name: string): boolean {
+  return name.startsWith("__");
+}
+
+export interface PartitionGauges {
+  highWatermark: number;
+  earliestOffset: number;
+  storedBytes: number;
+  subscribers: number;
+}
+
+/** One record of `__metrics` (docs/PROTOCOL.md §14). */
+export interface MetricsRecord extends StatsSnapshot, PartitionGauges {
+  topic: string;
+  partition: number;
+  at: number;
+}
+
+const utf8 = new TextEncoder();
+
+export class MetricsPublisher {
+  private scheduled = false;
+  private registered = false;
+
+  constructor(
+    private readonly env: Env,
+    private readonly stats: PartitionStats,
+    private readonly identity: () => { topic: string; partition: number } | null,
+    private readonly gauges: () => PartitionGauges,
+  ) {}
+
+  /** Called on activity; publishes within a second, once. */
+  schedule(): void {
+    if (this.scheduled) return;
+    const id = this.identity();
+    if (!id || isSystemTopic(id.topic)) return;
+    this.scheduled = true;
+    setTimeout(() => {
+      this.scheduled = false;
+      this.publish(id).catch((error) => console.error("[kaiten:metrics] publish failed", error));
+    }, METRICS_INTERVAL_MS);
+  }
+
+  private async publish(id: { topic: string; partition: number }): Promise<void> {
+    const record: MetricsRecord = { ...id, at: Date.now(), ...this.stats.take(), ...this.gauges() };
+    const batch = encodeBatch([
+      {
+        key: utf8.encode(`${id.topic}/${id.partition}`),
+        value: utf8.encode(JSON.stringify(record)),
+        format: ValueFormat.Json,
+        headers: [],
+        timestamp: record.at,
+      },
+    ]);
+    if (!this.registered) {
+      // The topic must exist for subscribers to find it, auto-create on or off.
+      await this.env.REGISTRY.getByName("registry").ensure(METRICS_TOPIC, METRICS_CONFIG);
+      this.registered = true;
+    }
+    const ref = { topic: METRICS_TOPIC, partition: 0, config: METRICS_CONFIG };
+    const result = await partitionStub(this.env, METRICS_TOPIC, 0).append({
+      ...ref,
+      batch,
+      producerId: "",
+      producerEpoch: 0,
+      sequence: 0,
+    });
+    if (!result.ok) console.error("[kaiten:metrics] append refused", result.error);
+  }
+}
