@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm start`: the broker under wrangler dev (workerd), state persisted under .wrangler/state,
-// listening on 127.0.0.1:8787 with no outbound network. Extra arguments go to wrangler.
+// listening on 127.0.0.1:8787 with no outbound network. Extra arguments go to wrangler. The
+// same Worker serves the dashboard (dashboard/dist, built by `npm run build` just before).
 import { spawn } from "node:child_process";
 
 const env = {
@@ -12,19 +13,15 @@ const env = {
 };
 const host = process.env.KAITEN_HOST ?? "127.0.0.1";
 const port = process.env.KAITEN_PORT ?? "8787";
-const args = [
-  "wrangler",
-  "dev",
-  "--ip",
-  host,
-  "--port",
-  port,
-  "--persist-to",
-  ".wrangler/state",
-  "--show-interactive-dev-session=false",
-  ...process.argv.slice(2),
-];
-console.log(`Kaiten broker starting on http://${host}:${port} (state in .wrangler/state)`);
+const extra = process.argv.slice(2);
+// `npm start -- --persist-to DIR` chooses another state directory; wrangler refuses the flag twice.
+const persistAt = extra.indexOf("--persist-to");
+const state = persistAt >= 0 ? extra[persistAt + 1] : ".wrangler/state";
+const args = ["wrangler", "dev", "--ip", host, "--port", port];
+if (persistAt < 0) args.push("--persist-to", state);
+args.push("--show-interactive-dev-session=false", ...extra);
+console.log(`Kaiten broker starting on http://${host}:${port} (state in ${state})`);
+console.log(`Dashboard: http://${host}:${port}/  (for traffic to watch: npm run demo)`);
 const child = spawn("npx", args, { env, stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
 child.on("exit", (code, signal) => process.exit(signal ? 1 : (code ?? 0)));

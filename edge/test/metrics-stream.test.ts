@@ -63,3 +63,16 @@ describe("the __metrics stream", () => {
     producer.close();
   });
 });
+
+describe("the __metrics topic's config", () => {
+  it("is the broker's own (1 h, 64 MiB) even when a client's lookup creates it first", async () => {
+    await http("DELETE", "/v1/topics/__metrics");
+    const res = await http("GET", "/v1/topics/__metrics?create=true");
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      partitionCount: 1,
+      retentionMs: 3_600_000,
+      retentionBytes: 64 * 1024 * 1024,
+    });
+  });
+});

@@ -1,6 +1,7 @@
 /** Topic lookups from the Worker, cached briefly per isolate so the registry is off the hot path. */
 import { isValidTopicName, KaitenError } from "@kaiten/protocol";
 import { autoCreate, defaultTopicConfig, type Env } from "./env.ts";
+import { METRICS_CONFIG, METRICS_TOPIC } from "./metrics.ts";
 import type { Topic } from "./topic-registry.ts";
 
 /** How long an isolate trusts a topic's config before asking the registry again. */
@@ -24,9 +25,12 @@ export async function lookupTopic(env: Env, name: string, create: boolean): Prom
   const hit = cache.get(name);
   if (hit && hit.until > Date.now()) return hit.topic;
   const reg = registry(env);
+  // The metrics topic is the broker's own: whoever looks it up first, it gets its own
+  // config, and it exists whether auto-create is on or off (PROTOCOL.md §14).
+  const system = name === METRICS_TOPIC;
   const topic =
-    create && autoCreate(env)
-      ? await reg.ensure(name, defaultTopicConfig(env))
+    create && (system || autoCreate(env))
+      ? await reg.ensure(name, system ? METRICS_CONFIG : defaultTopicConfig(env))
       : await reg.get(name);
   if (!topic) throw new KaitenError("UNKNOWN_TOPIC", `topic "${name}" does not exist`);
   remember(topic);
