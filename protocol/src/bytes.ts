@@ -197,6 +197,12 @@ export class Reader {
     return b;
   }
 
+  /** Moves past the next n bytes without making a view of them. */
+  skip(n: number): void {
+    this.need(n);
+    this.pos += n;
+  }
+
   lenBytes(max: number): Uint8Array {
     const n = this.varint();
     if (n > max) throw malformed("field longer than its limit");

@@ -4,14 +4,28 @@
  * killed with SIGKILL to simulate a crash of the runtime, and started again on the same state.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll } from "vitest";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/**
+ * The repository root: the nearest folder above this file that holds wrangler.toml. Searched
+ * for, not assumed, because the bench runs this file bundled from another folder.
+ */
+function findRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "wrangler.toml"))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error("no wrangler.toml above test/lib/broker.ts");
+    dir = up;
+  }
+  return dir;
+}
+
+const ROOT = findRoot();
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
 /** Bytes of wrangler/workerd output kept for failure messages (the most recent ones). */
 const OUTPUT_BYTES = 64 * 1024;
@@ -120,6 +134,11 @@ export class Broker {
     return this.output;
   }
 
+  /** The process group of wrangler dev and the workerd it started; 0 when stopped. */
+  get processGroup(): number {
+    return this.pgid;
+  }
+
   get running(): boolean {
     return this.pgid !== 0 && groupAlive(this.pgid);
   }
@@ -167,7 +186,9 @@ export class Broker {
     this.starts++;
     this.sinceStart = "";
     this.append(`\n--- start ${this.starts} on port ${this.port} ---\n`);
-    const child = spawn(WRANGLER, this.wranglerArgs(), {
+    // Its own inspector port: wrangler's default, 9229, clashes between concurrent brokers.
+    const inspectorPort = await freePort();
+    const child = spawn(WRANGLER, this.wranglerArgs(inspectorPort), {
       cwd: ROOT,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
@@ -197,13 +218,17 @@ export class Broker {
     }
   }
 
-  private wranglerArgs(): string[] {
+  private wranglerArgs(inspectorPort: number): string[] {
     return [
       "dev",
       "--ip",
       "127.0.0.1",
       "--port",
       String(this.port),
+      // A caller that profiles chooses the port itself; wrangler refuses the flag twice.
+      ...(this.options.args?.includes("--inspector-port")
+        ? []
+        : ["--inspector-port", String(inspectorPort)]),
       "--persist-to",
       this.stateDir,
       "--show-interactive-dev-session=false",

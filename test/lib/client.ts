@@ -226,6 +226,8 @@ export class Subscription {
   /** Where the subscription continues: nextOffset of the last RECORDS frame. */
   nextOffset = -1;
   frames = 0;
+  /** Called with the records of each RECORDS frame as it arrives (e.g. to time them). */
+  onRecords: (records: StoredRecord[]) => void = () => {};
 
   constructor(
     readonly requestId: number,
@@ -233,7 +235,9 @@ export class Subscription {
   ) {}
 
   receive(frame: RecordsFrame, frameBytes: number): void {
-    for (const r of decodeChunk(frame.batches)) this.records.push(r);
+    const records = decodeChunk(frame.batches);
+    for (const r of records) this.records.push(r);
+    this.onRecords(records);
     this.nextOffset = frame.nextOffset;
     this.frames++;
     // The broker counts whole frames against credit; giving back what was consumed keeps

@@ -58,10 +58,14 @@ export interface PartitionInfo {
   earliestOffset: number;
   highWatermark: number;
   subscribers: number;
+  /** Group commits and SQLite rows written since the object started (for cost figures). */
+  commits: number;
+  rowsWritten: number;
 }
 
 export class PartitionObject extends DurableObject<Env> {
   private readonly log: PartitionLog;
+  private readonly storage: SqliteLogStorage;
   private readonly fanout: Fanout;
   private readonly peers = new WeakMap<WebSocket, PeerSocket>();
   private alarmAt: number | null = null;
@@ -81,8 +85,9 @@ export class PartitionObject extends DurableObject<Env> {
       log: (message, error) => console.error(`${LOG_PREFIX} ${message}`, error ?? ""),
     };
     const stats = new PartitionStats(host.now, () => this.metrics.schedule());
+    this.storage = new SqliteLogStorage(ctx.storage);
     this.log = new PartitionLog(
-      new SqliteLogStorage(ctx.storage),
+      this.storage,
       host,
       defaultTopicConfig(env),
       (chunks, meta) => {
@@ -291,6 +296,7 @@ export class PartitionObject extends DurableObject<Env> {
         earliestOffset: m.logStart,
         highWatermark: m.highWatermark,
         subscribers,
+        ...this.storage.usage,
       };
     });
   }

@@ -77,7 +77,8 @@ async function route(request: Request, env: Env): Promise<Response> {
     if (method === "DELETE") return deleteTopic(env, topic);
     return notAllowed();
   }
-  if (path === "/" || path === "/v1")
+  // "/" is the dashboard (static assets, wrangler.toml); the broker describes itself at /v1.
+  if (path === "/v1")
     return json({ name: "kaiten", protocol: SUBPROTOCOL, docs: "docs/PROTOCOL.md" });
   throw new KaitenError("NOT_FOUND", `no route for ${method} ${path}`);
 }

@@ -169,8 +169,9 @@ export class Fanout {
       return 0;
     }
     const from = state.nextOffset;
+    // Only a key filter, or a start inside the first chunk, needs records picked out.
     const parts = chunks.map((c, i) =>
-      i === 0 || state.key
+      (i === 0 && from > c.baseOffset) || state.key
         ? select(c.data, from, state.key)
         : { bytes: c.data, count: c.recordCount },
     );
@@ -199,9 +200,14 @@ export class Fanout {
 
   private broadcastChunk(chunk: StoredChunk, meta: LogMeta): void {
     const next = chunk.baseOffset + chunk.recordCount;
-    const shared = {
-      frame: encodeRecordsFrame(next, meta.highWatermark, chunk.data),
-      count: chunk.recordCount,
+    // Framed on first use: with no live subscriber, a commit copies nothing.
+    let shared: KeyFrame | null = null;
+    const sharedFrame = (): KeyFrame => {
+      shared ??= {
+        frame: encodeRecordsFrame(next, meta.highWatermark, chunk.data),
+        count: chunk.recordCount,
+      };
+      return shared;
     };
     const byKey = new Map<string, KeyFrame>();
     let delivered = false;
@@ -216,7 +222,7 @@ export class Fanout {
       }
       const { frame, count } = state.key
         ? this.keyFrame(byKey, chunk, next, meta, state.key)
-        : shared;
+        : sharedFrame();
       try {
         socket.send(frame);
       } catch (error) {

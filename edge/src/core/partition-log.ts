@@ -2,14 +2,7 @@
  * One partition's append-only log: group commit, idempotent producers, reads by offset and
  * time, retention. Platform-neutral: storage and host come in through interfaces.
  */
-import {
-  concat,
-  decodeChunk,
-  KaitenError,
-  Limits,
-  validateProducedBatch,
-  withBaseOffset,
-} from "@kaiten/protocol";
+import { decodeChunk, KaitenError, Limits, validateProducedBatch } from "@kaiten/protocol";
 import { advance, checkSequence, type Sequencing } from "./producers.ts";
 import { PartitionStats } from "./stats.ts";
 import type {
@@ -366,21 +359,24 @@ function flightKey(id: string, epoch: number, sequence: number): string {
 function packChunks(batch: readonly Pending[], meta: LogMeta, offsets: number[]): StoredChunk[] {
   const chunks: StoredChunk[] = [];
   let parts: Uint8Array[] = [];
+  let bases: number[] = [];
   let size = 0;
   let current: StoredChunk | null = null;
   const close = () => {
     if (!current) return;
-    current.data = concat(parts);
+    current.data = joinBatches(parts, bases);
     chunks.push(current);
     current = null;
     parts = [];
+    bases = [];
     size = 0;
   };
   for (const p of batch) {
     if (current && size + p.batch.length > Limits.maxChunkBytes) close();
     const base = meta.highWatermark;
     offsets.push(base);
-    parts.push(withBaseOffset(p.batch, base));
+    parts.push(p.batch);
+    bases.push(base);
     size += p.batch.length;
     current ??= {
       baseOffset: base,
@@ -397,6 +393,21 @@ function packChunks(batch: readonly Pending[], meta: LogMeta, offsets: number[])
   }
   close();
   return chunks;
+}
+
+/** The batches end to end in one new buffer, each with its base offset set: a single copy. */
+function joinBatches(batches: readonly Uint8Array[], bases: readonly number[]): Uint8Array {
+  const out = new Uint8Array(batches.reduce((n, b) => n + b.length, 0));
+  const view = new DataView(out.buffer);
+  let at = 0;
+  batches.forEach((b, i) => {
+    out.set(b, at);
+    const base = bases[i] as number;
+    view.setUint32(at, Math.floor(base / 0x1_0000_0000));
+    view.setUint32(at + 4, base % 0x1_0000_0000);
+    at += b.length;
+  });
+  return out;
 }
 
 /** First offset in a chunk whose record timestamp is >= `timestamp` (records may be out of time order). */

@@ -6,8 +6,12 @@
 import { KaitenError } from "@kaiten/protocol";
 import type { ProducerState } from "./types.ts";
 
-/** How many recent batches per producer can be answered as duplicates (Kafka keeps 5). */
-export const RECENT_BATCHES = 5;
+/**
+ * How many recent batches per producer can be answered as duplicates. Kafka keeps 5, its
+ * maximum in flight; 8 leaves room for a client that resends its last acknowledged batch
+ * after a crash, when up to its in-flight limit more may have been committed meanwhile.
+ */
+export const RECENT_BATCHES = 8;
 
 /**
  * `strict`: each batch's sequence is the previous + 1 (a WebSocket producer talks to one

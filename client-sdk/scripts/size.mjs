@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// Size budgets (min + gzip) per entry; exits non-zero over budget. Run after the build.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const dist = fileURLToPath(new URL("../dist", import.meta.url));
+/** Bytes, minified and gzipped. */
+const BUDGETS = { "index.js": 8 * 1024, "track.js": 3 * 1024 };
+
+let over = false;
+for (const [file, budget] of Object.entries(BUDGETS)) {
+  const code = readFileSync(join(dist, file));
+  const gz = gzipSync(code, { level: 9 }).length;
+  const ok = gz <= budget;
+  over ||= !ok;
+  console.log(
+    `${ok ? "ok  " : "OVER"} ${file}: ${(gz / 1024).toFixed(2)} KiB min+gzip (${code.length} B min), budget ${budget / 1024} KiB`,
+  );
+}
+process.exit(over ? 1 : 0);

@@ -1,0 +1,250 @@
+/**
+ * The client: one per application. It owns the sockets (one per partition, shared by the
+ * producer and one subscription), topic metadata, the page's network and visibility events,
+ * and the combined status shown to UIs.
+ */
+import type { Ack } from "./batcher.ts";
+import { ClientCode, closedError, KaitenClientError } from "./errors.ts";
+import { combine, deferred, Emitter, State, type Status, same, status } from "./events.ts";
+import {
+  backoffDelay,
+  Link,
+  type LinkOptions,
+  type LinkUser,
+  type WebSocketClass,
+} from "./link.ts";
+import { Producer, type ProducerOptions, type TopicInfo } from "./producer.ts";
+import { Reader } from "./reader.ts";
+import { jsonSerde, type ProduceRecord, type Serde } from "./serde.ts";
+import { type RecordCallback, type SubscribeOptions, Subscription } from "./subscription.ts";
+
+export interface ClientOptions
+  extends Partial<ProducerOptions>,
+    Partial<Omit<LinkOptions, "WebSocket">> {
+  /** The broker's HTTP address, such as "https://kaiten.example.com" or "http://127.0.0.1:8787". */
+  url: string;
+  /**
+   * Sent as `?token=` and, where the runtime allows headers, as `Authorization: Bearer`.
+   * The broker does not check tokens yet. Default: none
+   */
+  token?: string;
+  /** A WebSocket class; pass `ws` on Node 20. Default: globalThis.WebSocket */
+  WebSocket?: WebSocketClass;
+  /** Default: globalThis.fetch */
+  fetch?: typeof fetch;
+  /** How values become bytes and back. Default: JSON, with Uint8Array and strings as raw bytes */
+  serde?: Serde;
+  /** Set to false for a producer without sequences (a retry may then store a batch twice). Default: true */
+  idempotent?: boolean;
+}
+
+export interface ClientEvents {
+  status: Status;
+}
+
+export class Client extends Emitter<ClientEvents> {
+  /** Resolves once `close()` is done. Never rejects. */
+  readonly closed: Promise<Error | undefined>;
+  /** The worst status of the client's sockets. */
+  status: Status = status(State.Connecting);
+  readonly #o: ClientOptions;
+  /** Every open link, each with the partition it serves. */
+  #links: Array<[string, Link]> = [];
+  readonly #topics = new Map<string, Promise<TopicInfo>>();
+  readonly #subs = new Set<Subscription>();
+  readonly #link: LinkOptions;
+  readonly #producer: Producer;
+  readonly #end = deferred<undefined>();
+  /** @internal */
+  readonly serde: Serde;
+  #requestId = 0;
+  #closed = false;
+  /** Online or offline, visible, restored from the back-forward cache, resumed: retry and check sockets now. */
+  readonly #wake = () => {
+    if (globalThis.document?.visibilityState !== "hidden") for (const l of this.#all()) l.wake();
+  };
+
+  constructor(o: ClientOptions) {
+    super();
+    this.#o = o;
+    this.closed = this.#end.promise;
+    this.serde = o.serde ?? jsonSerde;
+    this.#link = {
+      WebSocket: globalThis.WebSocket as WebSocketClass,
+      pingIntervalMs: 15_000,
+      pongTimeoutMs: 5_000,
+      minDelayMs: 500,
+      maxDelayMs: 15_000,
+      random: Math.random,
+      ...o,
+    };
+    this.#producer = new Producer(this, {
+      lingerMs: 5,
+      batchBytes: 262_144,
+      maxQueued: 10_000,
+      ...o,
+      producerId: o.idempotent === false ? "" : (o.producerId ?? randomId()),
+    });
+    this.#listen("addEventListener");
+  }
+
+  /**
+   * Sends records; resolves with each record's `{ partition, offset }`, in order, once the
+   * broker acknowledged them as durable. Records are batched by `lingerMs` and `batchBytes`.
+   * Rejects with a coded error for records that can never be sent (too large, refused).
+   */
+  produce(topic: string, records: ProduceRecord[]): Promise<Ack[]> {
+    return this.#producer.produce(topic, records);
+  }
+
+  /** Sends open batches now; resolves once every record produced before is acknowledged or failed. */
+  flush(): Promise<void> {
+    return this.#producer.flush();
+  }
+
+  /** Reads a topic: iterate it with `for await`, or pass a callback. */
+  subscribe<T = unknown>(
+    topic: string,
+    options: SubscribeOptions = {},
+    callback?: RecordCallback<T>,
+  ): Subscription<T> {
+    const sub = new Subscription<T>(this, topic, options, callback);
+    this.#subs.add(sub as Subscription);
+    if (this.#closed) sub.close();
+    return sub;
+  }
+
+  /** Closes every subscription and socket; records not yet acknowledged fail with CLIENT_CLOSED (flush() first to send them). */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#listen("removeEventListener");
+      this.#producer.close(closedError());
+      await Promise.all([...this.#subs].map((s) => s.close()));
+      for (const l of this.#all()) l.close();
+      this.#links = [];
+      this.#setStatus(status(State.Closed));
+      this.#end.resolve(undefined);
+    }
+    await this.closed;
+  }
+
+  #all(): Link[] {
+    return this.#links.map((l) => l[1]);
+  }
+
+  /** An absolute URL of the broker, with the token as a query parameter. */
+  #url(path: string): URL {
+    const url = new URL(`v1/topics/${path}`, this.#o.url.replace(/\/?$/, "/"));
+    if (this.#o.token) url.searchParams.set("token", this.#o.token);
+    return url;
+  }
+
+  #listen(method: "addEventListener" | "removeEventListener"): void {
+    // "offline" too: a socket the network change killed is then found within pongTimeoutMs.
+    for (const t of ["online", "offline", "pageshow"]) globalThis.window?.[method](t, this.#wake);
+    for (const t of ["visibilitychange", "resume"]) globalThis.document?.[method](t, this.#wake);
+  }
+
+  /**
+   * Partition count and record size limit from `GET /v1/topics/{t}?create=true` (§11.1),
+   * which creates the topic as a Kafka metadata request does. Retried like a socket.
+   */
+  /** @internal */
+  nextRequestId(): number {
+    this.#requestId = (this.#requestId % 0xffff_fffe) + 1;
+    return this.#requestId;
+  }
+
+  /** @internal */
+  backoff(attempt: number): number {
+    return backoffDelay(attempt, this.#link);
+  }
+
+  /** @internal */
+  forget(sub: Subscription): void {
+    this.#subs.delete(sub);
+  }
+
+  /** @internal */
+  topicInfo(name: string): Promise<TopicInfo> {
+    let info = this.#topics.get(name);
+    if (!info) {
+      info = this.#fetchTopic(name);
+      this.#topics.set(name, info);
+      // A failed lookup is not kept: the next call asks again.
+      info.catch(() => this.#topics.delete(name));
+    }
+    return info;
+  }
+
+  async #fetchTopic(name: string): Promise<TopicInfo> {
+    const url = this.#url(`${encodeURIComponent(name)}?create=true`);
+    for (let attempt = 0; ; attempt++) {
+      let e: KaitenClientError;
+      try {
+        const res = await (this.#o.fetch ?? fetch)(url);
+        const body = await res.json();
+        if (res.ok) return body;
+        e = new KaitenClientError(body.error.code, body.error.message);
+      } catch (error) {
+        e = new KaitenClientError(ClientCode.Connection, String(error));
+      }
+      if (!e.retriable) throw e;
+      await new Promise((r) => setTimeout(r, this.backoff(attempt)));
+      if (this.#closed) throw closedError();
+    }
+  }
+
+  /** A socket for the partition: the shared one, or a new one when a reader needs its own (one subscription per socket, §3.1). */
+  /** @internal */
+  link(topic: string, partition: number, user: LinkUser, reader?: boolean): Link {
+    const path = `${encodeURIComponent(topic)}/partitions/${partition}/ws`;
+    const found = this.#links.find(
+      ([p, l]) => p === path && (!reader || ![...l.users].some((u) => u instanceof Reader)),
+    );
+    let link = found?.[1];
+    if (!link) {
+      const url = this.#url(path);
+      url.protocol = url.protocol.replace("http", "ws");
+      link = new Link(url.href, this.#link, () => this.#refresh());
+      this.#links.push([path, link]);
+    }
+    user.link = link;
+    link.users.add(user);
+    if (link.isOpen) user.opened();
+    else if (!found) link.connect();
+    return link;
+  }
+
+  /** @internal */
+  release(link: Link | undefined, user: LinkUser): void {
+    if (!link?.users.delete(user) || link.users.size) return;
+    link.close();
+    this.#links = this.#links.filter((l) => l[1] !== link);
+  }
+
+  #refresh(): void {
+    if (!this.#closed)
+      this.#setStatus(
+        combine(
+          this.#all().map((l) => l.status),
+          this.status,
+        ),
+      );
+  }
+
+  #setStatus(next: Status): void {
+    if (same(next, this.status)) return;
+    this.status = next;
+    this.emit("status", next);
+  }
+}
+
+/** A producer id. randomUUID is missing outside secure contexts (a plain-http page). */
+const randomId = (): string =>
+  crypto.randomUUID?.() ?? `${Math.random()}${Date.now()}`.replace("0.", "");
+
+export function createClient(options: ClientOptions): Client {
+  return new Client(options);
+}

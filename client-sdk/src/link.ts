@@ -1,0 +1,202 @@
+/**
+ * One partition's WebSocket, kept open: capped exponential backoff with full jitter between
+ * attempts, keep-alive pings that find a dead socket, and an immediate retry when the page
+ * says the network or the tab is back. The producer and one subscription of a partition
+ * share a link; each is a LinkUser that sends again what it needs whenever a socket opens.
+ */
+import { FrameType, PING, type ServerFrame, SUBPROTOCOL } from "@kaiten/protocol";
+import { ClientCode, closeError, KaitenClientError } from "./errors.ts";
+import { State, type Status, status } from "./events.ts";
+import { decodeServerFrame } from "./frames.ts";
+
+/** The part of the WHATWG WebSocket the SDK uses; `ws` for Node provides it too. */
+export interface WebSocketLike {
+  binaryType: string;
+  send(data: string | Uint8Array): void;
+  close(code?: number): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+/** A WebSocket class: the global one, or `ws` on Node 20. The third argument carries headers for `ws`. */
+export type WebSocketClass = new (
+  url: string,
+  protocols: string,
+  options?: { headers: Record<string, string> },
+) => object;
+
+export interface LinkOptions {
+  WebSocket: WebSocketClass;
+  /** Sent as `Authorization: Bearer` where the WebSocket class takes headers (`ws`). */
+  token?: string | undefined;
+  /** Send `ping` this often. Default: 15_000 (PROTOCOL.md §3.2 asks for 15 to 30 s) */
+  pingIntervalMs: number;
+  /** A socket that answers nothing for this long after a ping is dead. Default: 5_000 */
+  pongTimeoutMs: number;
+  /** Cap of the first reconnect delay; the cap doubles per attempt. Default: 500 */
+  minDelayMs: number;
+  /** Largest reconnect delay. Default: 15_000 */
+  maxDelayMs: number;
+  /** Random number in [0, 1) for jitter. Default: Math.random */
+  random: () => number;
+}
+
+export interface LinkUser {
+  /** The link this user is on, set when it joins. */
+  link?: Link;
+  /** The socket opened (the first time or again): send what this user needs. */
+  opened(): void;
+  /** A frame from the broker; returns true when it belonged to this user. */
+  frame(frame: ServerFrame, bytes: number): boolean;
+  /** The socket dropped. Unless `fatal`, a new one follows and `opened` is called again. */
+  dropped(error: KaitenClientError, fatal: boolean): void;
+}
+
+/** Full jitter: a random delay up to the capped exponential bound. */
+export const backoffDelay = (attempt: number, o: LinkOptions): number =>
+  Math.floor(o.random() * Math.min(o.maxDelayMs, o.minDelayMs * 2 ** attempt));
+
+const noop = () => {};
+type OnStatus = (link: Link) => void;
+
+export class Link {
+  readonly users = new Set<LinkUser>();
+  status: Status = status(State.Connecting);
+  isOpen = false;
+  readonly url: string;
+  readonly #o: LinkOptions;
+  readonly #onStatus: OnStatus;
+  #ws: WebSocketLike | undefined;
+  #attempt = 0;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #ping: ReturnType<typeof setInterval> | undefined;
+  #pong: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(url: string, o: LinkOptions, onStatus: OnStatus) {
+    this.url = url;
+    this.#o = o;
+    this.#onStatus = onStatus;
+  }
+
+  /** Opens a socket; called after the first user joined, and by each retry. */
+  connect(): void {
+    this.#retry = undefined;
+    const token = this.#o.token;
+    // A constructor that throws (no WebSocket class on Node without the option) throws to the
+    // produce or subscribe call that opened this link.
+    const ws = new this.#o.WebSocket(this.url, SUBPROTOCOL, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    }) as WebSocketLike;
+    this.#ws = ws;
+    ws.binaryType = "arraybuffer";
+    ws.onopen = () => this.#opened();
+    ws.onmessage = (e) => this.#message(e.data);
+    // A refusal is an ERROR frame with request id 0 and then close code 4000 + its code (§9):
+    // the close code alone says what the refusal was.
+    ws.onclose = (e) => this.#down(closeError(e.code, e.reason));
+    // An error event is always followed by a close event, which does the work.
+    ws.onerror = noop;
+  }
+
+  /** Sends a frame; false when no socket is open (the user sends again on `opened`). */
+  send(frame: Uint8Array | string): boolean {
+    // Only while open: the WHATWG WebSocket throws while connecting, and drops frames silently once closing.
+    if (this.isOpen) this.#ws?.send(frame);
+    return this.isOpen;
+  }
+
+  /**
+   * The page came back (online, visible, restored from the back-forward cache): retry a
+   * waiting reconnect now, and check an open socket at once instead of at the next ping.
+   */
+  wake(): void {
+    if (this.#retry) {
+      clearTimeout(this.#retry);
+      this.connect();
+    } else if (this.isOpen) this.#sendPing();
+  }
+
+  /** Closes for good (every user left, or the client closed). */
+  close(): void {
+    this.#detach(1000);
+    this.#setStatus(status(State.Closed));
+  }
+
+  #opened(): void {
+    this.isOpen = true;
+    this.#ping = setInterval(() => this.#sendPing(), this.#o.pingIntervalMs);
+    this.#setStatus(status(State.Open));
+    for (const u of [...this.users]) u.opened();
+  }
+
+  #sendPing(): void {
+    if (this.#pong || !this.send(PING)) return;
+    this.#pong = setTimeout(
+      () => this.#down(new KaitenClientError(ClientCode.Connection, "no pong")),
+      this.#o.pongTimeoutMs,
+    );
+  }
+
+  #message(data: unknown): void {
+    // Anything from the broker proves the socket alive, not only a pong.
+    clearTimeout(this.#pong);
+    this.#pong = undefined;
+    if (typeof data === "string") return;
+    const bytes = new Uint8Array(data as ArrayBuffer);
+    let frame: ServerFrame;
+    try {
+      frame = decodeServerFrame(bytes);
+    } catch (error) {
+      console.error(error);
+      return;
+    }
+    if (frame.type === FrameType.Error) {
+      // Request id 0: a refusal (the close code that follows carries it) or a frame of ours the broker could not read.
+      if (!frame.requestId) return;
+      // A healthy answer ends the backoff; a socket that opens and is refused must not.
+    } else this.#attempt = 0;
+    for (const u of this.users) if (u.frame(frame, bytes.length)) return;
+  }
+
+  /** The socket is gone: tell the users, then retry unless the error says it is pointless. */
+  #down(error: KaitenClientError, fatal = !error.retriable): void {
+    this.#detach();
+    if (this.status.state === State.Closed) return;
+    for (const u of [...this.users]) u.dropped(error, fatal);
+    if (fatal) {
+      this.#setStatus(status(State.Closed, 0, 0, error));
+      return;
+    }
+    const delay = backoffDelay(this.#attempt++, this.#o);
+    this.#setStatus(status(State.Reconnecting, this.#attempt, delay, error));
+    this.#retry = setTimeout(() => this.connect(), delay);
+  }
+
+  /** Forgets the socket so nothing from it is heard again: a link has at most one. */
+  #detach(code?: number): void {
+    const ws = this.#ws;
+    clearTimeout(this.#retry);
+    clearInterval(this.#ping);
+    clearTimeout(this.#pong);
+    this.#ws = this.#retry = this.#ping = this.#pong = undefined;
+    this.isOpen = false;
+    if (!ws) return;
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    // `ws` for Node throws an unhandled 'error' when a connecting socket closes with no listener.
+    ws.onerror = noop;
+    // `ws` can drop a dead socket at once, where a closing handshake would wait 30 s for it.
+    const terminate = (ws as { terminate?: () => void }).terminate;
+    try {
+      if (!code && terminate) terminate.call(ws);
+      else ws.close(code ?? 1000);
+    } catch {
+      // Already closed.
+    }
+  }
+
+  #setStatus(next: Status): void {
+    this.status = next;
+    this.#onStatus(this);
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Network mishaps between the SDK and a real broker: a TCP proxy that cuts connections at
+ * random, a black hole that keeps sockets open and passes nothing (only the heartbeat can
+ * tell), and a broker killed and started again on the same data.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import type { Rec, Status } from "../src/index.ts";
+import { ChaosProxy } from "./support/chaos-proxy.ts";
+import { client, topicName, until, useBroker } from "./support/setup.ts";
+
+const broker = useBroker();
+const proxies: ChaosProxy[] = [];
+afterEach(async () => {
+  await Promise.all(proxies.splice(0).map((p) => p.close()));
+});
+async function proxy(maxLifeMs = 0): Promise<ChaosProxy> {
+  const p = await ChaosProxy.start(broker().port, { maxLifeMs });
+  proxies.push(p);
+  return p;
+}
+/** Quick retries: these tests cut connections dozens of times. */
+const fast = { minDelayMs: 20, maxDelayMs: 200 };
+
+/** Checks every partition's records arrived once each and in offset order, 0 to n - 1. */
+function expectEachOnceInOrder(got: Rec<number>[], counts: Record<number, number>): void {
+  for (const [p, n] of Object.entries(counts)) {
+    const offsets = got.filter((r) => r.partition === Number(p)).map((r) => r.offset);
+    expect(offsets).toEqual(Array.from({ length: n }, (_, i) => i));
+  }
+}
+
+describe("through connections cut at random", () => {
+  it("a subscriber sees every record once and in order while a producer writes", async () => {
+    const topic = topicName("chaos-sub");
+    await broker().createTopic(topic, { partitions: 2 });
+    const chaos = await proxy(250);
+    const got: Rec<number>[] = [];
+    const sub = client(chaos.url, fast).subscribe<number>(
+      topic,
+      { from: "earliest", creditBytes: 4_096 },
+      (r) => {
+        got.push(r);
+      },
+    );
+    const producer = client(broker().url);
+    const total = 4_000;
+    for (let i = 0; i < total; i += 100) {
+      await producer.produce(
+        topic,
+        Array.from({ length: 100 }, (_, k) => ({ key: `k${(i + k) % 7}`, value: i + k })),
+      );
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await until(() => got.length >= total, 30_000, "every record");
+    const info = await broker().api<{ partitions: Array<{ highWatermark: number }> }>(
+      `/v1/topics/${topic}`,
+    );
+    expectEachOnceInOrder(got, {
+      0: info.partitions[0]?.highWatermark ?? 0,
+      1: info.partitions[1]?.highWatermark ?? 0,
+    });
+    expect(got).toHaveLength(total);
+    expect(chaos.cuts).toBeGreaterThan(3);
+    await sub.close();
+  });
+
+  it("a producer retrying through the cuts stores each record once", async () => {
+    const topic = topicName("chaos-prod");
+    await broker().createTopic(topic, { partitions: 3 });
+    const chaos = await proxy(100);
+    const c = client(chaos.url, { ...fast, lingerMs: 2 });
+    const total = 6_000;
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < total; i += 10) {
+      calls.push(
+        c.produce(
+          topic,
+          Array.from({ length: 10 }, (_, k) => ({ value: i + k })),
+        ),
+      );
+      if (i % 100 === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    await Promise.all(calls);
+    expect(chaos.cuts).toBeGreaterThan(3);
+    const stored = (await Promise.all([0, 1, 2].map((p) => broker().readAll(topic, p)))).flat();
+    expect(stored.map((r) => r.value as number).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: total }, (_, i) => i),
+    );
+  });
+});
+
+describe("dead sockets and restarts", () => {
+  it("finds a socket that passes nothing by its heartbeat, reconnects, and resumes", async () => {
+    const topic = topicName("blackhole");
+    const chaos = await proxy();
+    const c = client(chaos.url, { ...fast, pingIntervalMs: 300, pongTimeoutMs: 300 });
+    const statuses: Status[] = [];
+    c.on("status", (s) => statuses.push(s));
+    const got: number[] = [];
+    const sub = c.subscribe<number>(topic, { from: "earliest" }, (r) => {
+      got.push(r.value);
+    });
+    await sub.ready();
+    const producer = client(broker().url);
+    await producer.produce(topic, [{ value: 0 }]);
+    await until(() => got.length === 1);
+    chaos.blackhole = true;
+    await until(
+      () => statuses.some((s) => s.state === "reconnecting" && s.error?.code === "CONNECTION_LOST"),
+      5_000,
+    );
+    await producer.produce(topic, [{ value: 1 }, { value: 2 }]);
+    chaos.blackhole = false;
+    chaos.cutAll();
+    await until(() => got.length === 3, 10_000);
+    expect(got).toEqual([0, 1, 2]);
+    expect(c.status.state).toBe("open");
+  });
+
+  it("resumes a subscription and completes a produce across a broker crash and restart", async () => {
+    const topic = topicName("restart");
+    const c = client(broker().url, fast);
+    const got: number[] = [];
+    const sub = c.subscribe<number>(topic, { from: "earliest" }, (r) => {
+      got.push(r.value);
+    });
+    await c.produce(topic, [{ value: 0 }, { value: 1 }]);
+    await until(() => got.length === 2);
+    await broker().stop();
+    const during = c.produce(topic, [{ value: 2 }]);
+    await until(() => c.status.state === "reconnecting");
+    await broker().launch();
+    await expect(during).resolves.toEqual([{ partition: 0, offset: 2 }]);
+    await until(() => got.length === 3, 20_000);
+    expect(got).toEqual([0, 1, 2]);
+    await sub.close();
+  });
+});

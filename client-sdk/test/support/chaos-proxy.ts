@@ -1,0 +1,85 @@
+/**
+ * A TCP proxy between the SDK and the broker that breaks connections on purpose: it cuts
+ * every connection at random moments, and can black-hole them (keep the sockets open but
+ * pass nothing on, as a dead network does) to exercise the heartbeat.
+ */
+import { connect, createServer, type Server, type Socket } from "node:net";
+
+export interface ChaosOptions {
+  /** Each connection is cut after a random time up to this many ms; 0 never cuts. Default: 0 */
+  maxLifeMs?: number;
+  /** Random number in [0, 1). Default: Math.random */
+  random?: () => number;
+}
+
+export class ChaosProxy {
+  readonly #server: Server;
+  readonly #pairs = new Set<[Socket, Socket]>();
+  #blackhole = false;
+  cuts = 0;
+  connections = 0;
+
+  private constructor(
+    server: Server,
+    readonly port: number,
+  ) {
+    this.#server = server;
+  }
+
+  static async start(target: number, o: ChaosOptions = {}): Promise<ChaosProxy> {
+    const random = o.random ?? Math.random;
+    let proxy!: ChaosProxy;
+    const server = createServer((client) => {
+      const upstream = connect(target, "127.0.0.1");
+      const pair: [Socket, Socket] = [client, upstream];
+      proxy.#pairs.add(pair);
+      proxy.connections++;
+      const forward = (from: Socket, to: Socket) =>
+        from.on("data", (d) => {
+          if (!proxy.#blackhole) to.write(d);
+        });
+      forward(client, upstream);
+      forward(upstream, client);
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+        proxy.#pairs.delete(pair);
+      };
+      client.on("close", end).on("error", end);
+      upstream.on("close", end).on("error", end);
+      if (o.maxLifeMs) {
+        const timer = setTimeout(() => {
+          proxy.cuts++;
+          end();
+        }, random() * o.maxLifeMs);
+        client.on("close", () => clearTimeout(timer));
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    proxy = new ChaosProxy(server, (server.address() as { port: number }).port);
+    return proxy;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Passes nothing on while true; the sockets stay open. */
+  set blackhole(on: boolean) {
+    this.#blackhole = on;
+  }
+
+  /** Cuts every open connection now. */
+  cutAll(): void {
+    for (const [a, b] of this.#pairs) {
+      a.destroy();
+      b.destroy();
+    }
+    this.#pairs.clear();
+  }
+
+  async close(): Promise<void> {
+    this.cutAll();
+    await new Promise((resolve) => this.#server.close(resolve));
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The broker's HTTP API (docs/PROTOCOL.md §11) for what the SDK does not cover: listing,
+ * describing and creating topics. Errors are data: a code from §8, or NETWORK when the
+ * broker could not be reached at all (which the connection banner cares about).
+ */
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 0,
+  ) {
+    super(message);
+  }
+
+  /** The request never got an answer: the broker is down or unreachable. */
+  get network(): boolean {
+    return this.code === "NETWORK";
+  }
+}
+
+export interface Api {
+  get<T>(path: string): Promise<T>;
+  post<T>(path: string, body: unknown): Promise<T>;
+}
+
+/** Calls `onReachable(true|false)` after each request, so the banner knows about HTTP too. */
+export function createApi(baseUrl: string, onReachable: (ok: boolean) => void): Api {
+  const base = baseUrl.replace(/\/?$/, "/");
+  async function request<T>(path: string, init?: RequestInit): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path.replace(/^\//, ""), base), {
+        ...init,
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (error) {
+      onReachable(false);
+      throw new ApiError("NETWORK", `cannot reach the broker (${(error as Error).message})`);
+    }
+    onReachable(true);
+    const body = await res.json().catch(() => null);
+    if (!res.ok) {
+      const e = body?.error;
+      throw new ApiError(e?.code ?? "HTTP", e?.message ?? `HTTP ${res.status}`, res.status);
+    }
+    return body as T;
+  }
+  return {
+    get: (path) => request(path),
+    post: (path, body) =>
+      request(path, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }),
+  };
+}
+
+export const topicPath = (name: string) => `/v1/topics/${encodeURIComponent(name)}`;

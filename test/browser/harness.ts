@@ -1,0 +1,79 @@
+/**
+ * What every browser test needs: a broker (wrangler dev), a static server for the built SDK
+ * and test pages on an origin of its own (the broker allows any origin), and Chromium.
+ */
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { fileURLToPath } from "node:url";
+import { type Browser, type BrowserContext, chromium } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
+import { Broker, freePort } from "../../client-sdk/test/support/broker.ts";
+
+const DIST = fileURLToPath(new URL("../../client-sdk/dist/", import.meta.url));
+
+export interface Harness {
+  broker: Broker;
+  browser: Browser;
+  /** The static server's origin. */
+  origin: string;
+  /** A fresh browser context (own storage, own network state). */
+  context(): Promise<BrowserContext>;
+}
+
+/** A page that imports the built SDK entry `entry` and runs `script` (a module body). */
+export const page = (entry: "index" | "track", script: string) =>
+  `<!doctype html><meta charset="utf-8"><title>kaiten test</title><button id="buy" class="cta big">Buy now</button>
+<script type="module">import * as kaiten from "/dist/${entry}.js"; window.kaiten = kaiten; ${script}</script>`;
+
+export function useHarness(pages: Record<string, string>): () => Harness {
+  let h: Harness | undefined;
+  let server: Server | undefined;
+  const contexts: BrowserContext[] = [];
+  beforeAll(async () => {
+    const broker = await Broker.start();
+    server = createServer((req, res) => {
+      const path = (req.url ?? "/").split("?")[0] as string;
+      if (path.startsWith("/dist/")) {
+        res.writeHead(200, { "content-type": "text/javascript" });
+        return res.end(readFileSync(`${DIST}${path.slice(6).replace(/[^\w.-]/g, "")}`));
+      }
+      const html = pages[path.slice(1)];
+      res.writeHead(html ? 200 : 404, { "content-type": "text/html" });
+      res.end(html?.replaceAll("BROKER_URL", broker.url) ?? "not found");
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => server?.listen(port, "127.0.0.1", resolve));
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--no-first-run",
+      ],
+    });
+    h = {
+      broker,
+      browser,
+      // "localhost" rather than 127.0.0.1: a secure context, like the https pages the SDK runs on.
+      origin: `http://localhost:${port}`,
+      async context() {
+        const c = await browser.newContext();
+        contexts.push(c);
+        return c;
+      },
+    };
+  });
+  afterAll(async () => {
+    await Promise.all(contexts.map((c) => c.close().catch(() => {})));
+    await h?.browser.close();
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+    await h?.broker.dispose();
+  });
+  return () => h as Harness;
+}

@@ -1,0 +1,123 @@
+/**
+ * What every dashboard test needs: a real broker (wrangler dev, which also serves the built
+ * dashboard), Debian's Chromium, traffic over the HTTP API, and screenshots to look at.
+ */
+import { mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
+import { type Broker, useBroker } from "../lib/broker.ts";
+import { postJson } from "../lib/http.ts";
+
+export const ARTIFACTS = fileURLToPath(new URL("./artifacts/", import.meta.url));
+
+/** shared/toolchain.md: Debian's Chromium, never a downloaded one. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-quic",
+      "--no-first-run",
+    ],
+  });
+}
+
+export interface Harness {
+  broker: Broker;
+  browser: Browser;
+  /** A new page at `path` of the dashboard, 1440×900, with its console errors collected. */
+  open(path?: string): Promise<{ page: Page; errors: string[] }>;
+}
+
+export function useDashboard(): () => Harness {
+  const broker = useBroker();
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return () => ({
+    broker: broker(),
+    browser: browser as Browser,
+    async open(path = "/") {
+      const page = await (browser as Browser).newPage({ viewport: { width: 1440, height: 900 } });
+      const errors: string[] = [];
+      page.on("pageerror", (e) => {
+        errors.push(String(e));
+        // Printed as it happens: a failing wait says only what it waited for.
+        console.error(`[dashboard page error] ${e.stack ?? e}`);
+      });
+      await page.goto(`${broker().url}${path}`);
+      return { page, errors };
+    },
+  });
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
+}
+
+export async function createTopic(url: string, name: string, partitions: number): Promise<void> {
+  const r = await postJson(`${url}/v1/topics`, { name, partitions });
+  if (r.status !== 201 && r.status !== 200) throw new Error(`create ${name}: ${r.status}`);
+}
+
+/** Produces JSON records over HTTP; resolves with each record's partition and offset. */
+export async function produce(
+  url: string,
+  topic: string,
+  records: Array<{
+    key?: string;
+    value: unknown;
+    headers?: Record<string, string>;
+    timestamp?: number;
+  }>,
+): Promise<Array<{ partition: number; offset: number }>> {
+  const r = await postJson<{ offsets: Array<{ partition: number; offset: number }> }>(
+    `${url}/v1/topics/${topic}/records`,
+    { records },
+  );
+  if (r.status !== 200)
+    throw new Error(`produce to ${topic}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.offsets;
+}
+
+/**
+ * Keeps producing about `perSecond` records a second to `topic`, in batches every 100 ms,
+ * until the returned function is called (which resolves once the last batch is answered).
+ */
+export function traffic(url: string, topic: string, perSecond: number): () => Promise<number> {
+  let sent = 0;
+  let stopped = false;
+  const batch = Math.max(1, Math.round(perSecond / 10));
+  const loop = (async () => {
+    for (let i = 0; !stopped; i++) {
+      const started = Date.now();
+      const records = Array.from({ length: batch }, (_, j) => ({
+        key: `user-${(i * batch + j) % 50}`,
+        value: { n: i * batch + j, page: "/pricing", at: started },
+      }));
+      await produce(url, topic, records).then(
+        () => (sent += batch),
+        // A broker being restarted refuses some batches; the traffic goes on.
+        () => {},
+      );
+      await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - started))));
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
+    return sent;
+  };
+}
