@@ -10,6 +10,7 @@ export default defineConfig({
       "test/dashboard/vitest.config.ts",
       "client-sdk/vitest.config.ts",
       "test/browser/vitest.config.ts",
+      "test/workers/vitest.config.ts",
     ],
   },
 });

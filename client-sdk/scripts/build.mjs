@@ -10,7 +10,7 @@ import { build } from "esbuild";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dist = join(root, "dist");
 
-export const ENTRIES = { index: "src/index.ts", track: "src/track.ts" };
+export const ENTRIES = { index: "src/index.ts", track: "src/track.ts", workers: "src/workers.ts" };
 
 /**
  * Property names that never cross the package boundary: fields of protocol frames and
@@ -62,6 +62,12 @@ await build({
   ...common,
   entryPoints: [join(root, ENTRIES.track)],
   outfile: join(dist, "track.js"),
+});
+// Workers helpers: a separate entry, so browsers never load them; no renaming (public names).
+await build({
+  ...common,
+  entryPoints: [join(root, ENTRIES.workers)],
+  outfile: join(dist, "workers.js"),
 });
 
 // Declarations for the SDK and the protocol types it exposes; the protocol is bundled, so
