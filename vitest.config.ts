@@ -7,6 +7,7 @@ export default defineConfig({
       "protocol/vitest.config.ts",
       "edge/vitest.config.ts",
       "test/vitest.config.ts",
+      "test/reliability/vitest.config.ts",
       "test/dashboard/vitest.config.ts",
       "client-sdk/vitest.config.ts",
       "test/browser/vitest.config.ts",

@@ -169,6 +169,12 @@ export class Reader {
   }
 
   varint(): number {
+    // Most varints in a batch (offset deltas, small lengths) are one byte: take them at once.
+    const first = this.buf[this.pos] as number;
+    if (first < 0x80 && this.pos < this.end) {
+      this.pos++;
+      return first;
+    }
     let n = 0;
     let scale = 1;
     for (let i = 0; i < 8; i++) {

@@ -4,6 +4,8 @@
  * An acknowledged record must survive exactly once and in order; an unacknowledged one may be
  * there at most once; producers that resend what was not acknowledged, with the same
  * identity and sequence, end with a log holding everything they produced exactly once.
+ *
+ * Sizes: KAITEN_CRASH_PRODUCERS, KAITEN_CRASH_BATCHES (sizes.ts; longer under `npm run soak`).
  */
 import { StartFrom, type StoredRecord } from "@kaiten/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -20,14 +22,20 @@ import {
   waitUntil,
 } from "../lib/client.ts";
 import { call, postJson, readPartition } from "../lib/http.ts";
+import { size } from "./sizes.ts";
 
 const broker = useBroker();
 const TOPIC = "crash";
 const PARTITIONS = 2;
-const PRODUCERS = 4;
-const BATCHES = 80;
+/** A multiple of PARTITIONS. */
+const PRODUCERS = PARTITIONS * Math.ceil(size("KAITEN_CRASH_PRODUCERS", 4, 8) / PARTITIONS);
+const BATCHES = size("KAITEN_CRASH_BATCHES", 80, 2_000);
 const PER_BATCH = 25;
-/** The broker answers a retry with its original offsets for the last 5 batches (§6), as Kafka. */
+/**
+ * Batches each producer keeps unacknowledged. It must stay below the broker's window of 8
+ * remembered batches (§6): after the crash, a producer resends its last acknowledged batch,
+ * and up to this many later ones may have been committed without their acks arriving.
+ */
 const WINDOW = 5;
 /** Kill once this many batches (of all producers) were acknowledged: well before the end. */
 const KILL_AFTER_ACKS = Math.floor((PRODUCERS * BATCHES) / 4);

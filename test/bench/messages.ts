@@ -1,0 +1,101 @@
+/** Messages between the bench and its load generator processes (over node:child_process IPC). */
+import type { HistogramData } from "./histogram.ts";
+
+export interface ProduceTask {
+  role: "produce";
+  url: string;
+  topic: string;
+  /** Records per partition; one socket per partition, all pipelined at once. */
+  partitions: number;
+  records: number;
+  batch: number;
+  valueBytes: number;
+  windowRecords: number;
+  /** Index of this producer: its id, and its keys when `keyed`. */
+  producer: number;
+  keyed: boolean;
+  idempotent: boolean;
+}
+
+export interface RateTask {
+  role: "rate";
+  url: string;
+  topic: string;
+  rate: number;
+  durationMs: number;
+  batch: number;
+  valueBytes: number;
+}
+
+export interface SubscribeTask {
+  role: "subscribe";
+  url: string;
+  topic: string;
+  /** Partitions 0..partitions-1, `perPartition` subscribers on each. */
+  partitions: number;
+  perPartition: number;
+  /** Records each subscriber of a partition must get, by partition. */
+  expected: number[];
+  from: "earliest" | "latest";
+  latency: boolean;
+  creditWindow: number;
+  /** Check that record n sits at offset n (a single producer on a fresh partition). */
+  checkRecordNumbers: boolean;
+  timeoutMs: number;
+}
+
+export interface IdleTask {
+  role: "idle";
+  url: string;
+  topic: string;
+  connections: number;
+}
+
+export interface ResumeTask {
+  role: "resume";
+  url: string;
+  topic: string;
+  records: number;
+  batch: number;
+  valueBytes: number;
+  timeoutMs: number;
+}
+
+export type Task = ProduceTask | RateTask | SubscribeTask | IdleTask | ResumeTask;
+
+export interface ProduceResult {
+  acked: number;
+  startAt: number;
+  endAt: number;
+  messages: number;
+}
+
+export interface SubscribeResult {
+  subscribers: number;
+  records: number;
+  lost: number;
+  duplicates: number;
+  mismatched: number;
+  /** Subscribers that did not get all they expected before the timeout. */
+  incomplete: number;
+  startAt: number;
+  firstAt: number;
+  lastAt: number;
+  messages: number;
+  histogram: HistogramData;
+}
+
+export interface ResumeResult {
+  records: number;
+  gaps: number;
+  duplicates: number;
+  mismatched: number;
+  resumedAt: number;
+}
+
+/** `run` prepares (connects, encodes) and answers `ready`; `go` starts the timed part. */
+export type ToChild = { kind: "run"; task: Task } | { kind: "go" };
+export type FromChild =
+  | { kind: "ready"; detail?: unknown }
+  | { kind: "result"; result: unknown }
+  | { kind: "error"; message: string };

@@ -1,0 +1,127 @@
+/**
+ * What the bench measures: Kaiten on a real `wrangler dev` (test/lib/broker.ts) and the two
+ * relays (relay-ws.ts, relay-uws.ts), each in processes of their own.
+ */
+import type { ChildProcess } from "node:child_process";
+import { Broker, freePort } from "../lib/broker.ts";
+import { listeningPorts, rssBytes, workerdPids } from "../lib/proc.ts";
+import { forkChild } from "./children.ts";
+import type { RelayReady } from "./relay-process.ts";
+
+export type TargetName = "kaiten" | "ws" | "uws";
+
+/** Storage counters of a Kaiten partition (GET /v1/topics/{t}, docs/PROTOCOL.md §11.1). */
+export interface PartitionUsage {
+  highWatermark: number;
+  commits: number;
+  rowsWritten: number;
+}
+
+export interface Target {
+  name: TargetName;
+  url: string;
+  /** Whether it stores records (only Kaiten): catch-up and resume apply. */
+  stores: boolean;
+  /** The process whose memory counts as the server's. */
+  serverPid(): number;
+  /** Another process every connection goes through (wrangler dev's proxy), if any. */
+  proxyPid(): number | null;
+  /** wrangler dev's inspector port, when started with one (for CPU profiles). */
+  inspectorPort: number | null;
+  /** Creates a topic with this many partitions (a relay needs none). */
+  createTopic(name: string, partitions: number): Promise<void>;
+  /** Storage counters per partition, where the target has them. */
+  usage(topic: string): Promise<PartitionUsage[] | null>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The runtime workerd's own HTTP port, behind wrangler dev's proxy: the port among those it
+ * listens on that answers the API (the others are its inspector and internal services).
+ */
+async function runtimePort(pid: number): Promise<number> {
+  for (const port of listeningPorts(pid)) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/v1/topics`, {
+        signal: AbortSignal.timeout(2_000),
+      });
+      await r.arrayBuffer();
+      if (r.status === 200) return port;
+    } catch {
+      // Not this one.
+    }
+  }
+  throw new Error("the runtime workerd answers on none of its ports");
+}
+
+/**
+ * Kaiten on wrangler dev. With `direct`, clients connect to the runtime workerd itself,
+ * skipping wrangler dev's proxy process (an experiment: the proxy is not there in production).
+ */
+export async function startKaiten(
+  args: string[] = [],
+  o: { direct?: boolean; inspector?: boolean } = {},
+): Promise<Target> {
+  const inspectorPort = o.inspector ? await freePort() : null;
+  const inspect = inspectorPort ? ["--inspector-port", String(inspectorPort)] : [];
+  const broker = await Broker.start({ args: [...args, ...inspect] });
+  const direct = o.direct ?? false;
+  const pids = () => workerdPids(broker.processGroup, broker.port);
+  const url = direct ? `http://127.0.0.1:${await runtimePort(pids().runtime)}` : broker.url;
+  return {
+    name: "kaiten",
+    url,
+    stores: true,
+    inspectorPort,
+    serverPid: () => pids().runtime,
+    proxyPid: () => (direct ? null : pids().proxy),
+    async createTopic(name, partitions) {
+      const response = await fetch(`${url}/v1/topics`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ name, partitions, retentionMs: -1, retentionBytes: -1 }),
+      });
+      if (response.status !== 201) {
+        throw new Error(`creating ${name}: ${response.status} ${await response.text()}`);
+      }
+    },
+    async usage(topic) {
+      const response = await fetch(`${url}/v1/topics/${topic}`);
+      const body = (await response.json()) as { partitions: PartitionUsage[] };
+      return body.partitions;
+    },
+    stop: () => broker.dispose(),
+  };
+}
+
+export async function startRelay(name: "ws" | "uws"): Promise<Target> {
+  const child: ChildProcess = forkChild(`relay-${name}.mjs`);
+  const ready = await new Promise<RelayReady>((resolve, reject) => {
+    child.once("message", (m: RelayReady) => resolve(m));
+    child.once("exit", (code) => reject(new Error(`relay ${name} exited (${code})`)));
+  });
+  if (name === "uws" && !ready.native) {
+    throw new Error("uWebSockets.js fell back to its JavaScript shim; the baseline would be wrong");
+  }
+  return {
+    name,
+    url: `http://127.0.0.1:${ready.port}`,
+    stores: false,
+    inspectorPort: null,
+    serverPid: () => child.pid ?? 0,
+    proxyPid: () => null,
+    createTopic: async () => {},
+    usage: async () => null,
+    async stop() {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/** RSS of the server and of the proxy in front of it (0 without one), in bytes. */
+export function serverRss(target: Target): { server: number; proxy: number } {
+  const proxy = target.proxyPid();
+  return { server: rssBytes(target.serverPid()), proxy: proxy ? rssBytes(proxy) : 0 };
+}
