@@ -2,8 +2,11 @@
  * LogStorage on a Durable Object's SQLite database. One row per stored chunk (one group
  * commit); the chunk's bytes are stored exactly as they are sent to subscribers.
  *
- * Rows written are billed ($1 per million, index entries included), so a commit writes only
- * what cannot be derived: the chunk row and, for idempotent producers, their rows. The meta
+ * Rows written are billed ($1 per million, index entries included), so a commit writes one
+ * row: its chunk. The states of the idempotent producers in the commit ride in that row
+ * (`producers`) and are checkpointed into the `producers` table every CHECKPOINT_COMMITS
+ * commits (and before retention deletes a chunk that carries one); after a restart, the
+ * chunks since the checkpoint are read back for them. The meta
  * row's high watermark, byte total and newest timestamp follow from the chunks and are
  * written only with the rows that change its epoch or earliest offset; the tables carry no
  * secondary index (a search by time scans chunks in offset order, which is rare).
@@ -27,6 +30,8 @@ CREATE TABLE IF NOT EXISTS chunks (
   -- The largest timestamp up to and including this chunk: monotonic, so it can be searched.
   max_ts_running INTEGER NOT NULL,
   byte_size INTEGER NOT NULL,
+  -- JSON states of the idempotent producers of this commit, until a checkpoint holds them.
+  producers TEXT,
   data BLOB NOT NULL
 );
 DROP INDEX IF EXISTS chunks_by_time;
@@ -37,7 +42,9 @@ CREATE TABLE IF NOT EXISTS log_meta (
   high_watermark INTEGER NOT NULL,
   total_bytes INTEGER NOT NULL,
   max_ts INTEGER NOT NULL,
-  config TEXT
+  config TEXT,
+  -- Producer states of chunks ending at or before this offset are in the producers table.
+  checkpoint INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS producers (
   producer_id TEXT PRIMARY KEY,
@@ -50,6 +57,14 @@ DROP INDEX IF EXISTS producers_by_age;
 `;
 
 type Row = Record<string, SqlStorageValue>;
+
+/** Commits between checkpoints of producer states into the `producers` table. */
+export const CHECKPOINT_COMMITS = 32;
+/** Columns added after the first release of the schema, for logs created before them. */
+const MIGRATIONS = [
+  "ALTER TABLE chunks ADD COLUMN producers TEXT",
+  "ALTER TABLE log_meta ADD COLUMN checkpoint INTEGER NOT NULL DEFAULT 0",
+];
 
 export class SqliteLogStorage implements LogStorage {
   /**
@@ -67,8 +82,21 @@ export class SqliteLogStorage implements LogStorage {
   /** max_ts_running of the newest chunk, once read; null: read it again. */
   private runningMax: number | null = null;
 
+  /** Producer states committed in chunk rows but not yet checkpointed into their table. */
+  private readonly dirty = new Map<string, ProducerState>();
+  /** The meta row's checkpoint offset. */
+  private checkpoint = 0;
+  private sinceCheckpoint = 0;
+
   constructor(private readonly storage: DurableObjectStorage) {
     this.sql.exec(SCHEMA);
+    for (const m of MIGRATIONS) {
+      try {
+        this.sql.exec(m);
+      } catch {
+        // The column exists already.
+      }
+    }
   }
 
   private get sql(): SqlStorage {
@@ -98,7 +126,24 @@ export class SqliteLogStorage implements LogStorage {
       maxTimestamp: Math.max(Number(row.max_ts), Number(tail.max_ts ?? 0)),
     };
     this.stored = { epoch: meta.epoch, logStart: meta.logStart };
+    this.checkpoint = Number(row.checkpoint ?? 0);
+    this.recoverProducers();
     return meta;
+  }
+
+  /** Producer states committed since the checkpoint: the newest copy of each wins. */
+  private recoverProducers(): void {
+    const rows = this.sql
+      .exec(
+        "SELECT producers FROM chunks WHERE end_offset > ? AND producers IS NOT NULL ORDER BY end_offset",
+        this.checkpoint,
+      )
+      .toArray();
+    for (const row of rows) {
+      for (const p of JSON.parse(String(row.producers)) as ProducerState[]) {
+        this.dirty.set(p.producerId, p);
+      }
+    }
   }
 
   loadConfig(): TopicConfig | null {
@@ -113,11 +158,14 @@ export class SqliteLogStorage implements LogStorage {
   commit(chunks: readonly StoredChunk[], producers: readonly ProducerState[], meta: LogMeta): void {
     let running = this.runningMaxTimestamp();
     this.transaction(() => {
+      const last = chunks[chunks.length - 1];
       for (const c of chunks) {
         running = Math.max(running, c.maxTimestamp);
+        // The commit's producer states go with its last chunk: durable in the same row.
+        const states = c === last && producers.length > 0 ? JSON.stringify(producers) : null;
         this.write(
-          `INSERT INTO chunks (end_offset, base_offset, record_count, first_ts, max_ts, max_ts_running, byte_size, data)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO chunks (end_offset, base_offset, record_count, first_ts, max_ts, max_ts_running, byte_size, producers, data)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           c.baseOffset + c.recordCount,
           c.baseOffset,
           c.recordCount,
@@ -125,10 +173,15 @@ export class SqliteLogStorage implements LogStorage {
           c.maxTimestamp,
           running,
           c.data.length,
+          states,
           c.data,
         );
       }
-      for (const p of producers) this.saveProducer(p);
+      for (const p of producers) this.dirty.set(p.producerId, p);
+      if (chunks.length > 0 && ++this.sinceCheckpoint >= CHECKPOINT_COMMITS) {
+        this.checkpointProducers(meta);
+        return;
+      }
       const s = this.stored;
       if (chunks.length === 0 || s?.epoch !== meta.epoch || s.logStart !== meta.logStart) {
         this.saveMeta(meta);
@@ -147,17 +200,31 @@ export class SqliteLogStorage implements LogStorage {
     return row ? Number(row.max_ts_running) : 0;
   }
 
+  /**
+   * Writes every producer state held only in chunk rows into the producers table, and moves
+   * the checkpoint to the high watermark (in the caller's transaction).
+   */
+  private checkpointProducers(meta: LogMeta): void {
+    for (const p of this.dirty.values()) this.saveProducer(p);
+    this.checkpoint = meta.highWatermark;
+    this.saveMeta(meta);
+    this.dirty.clear();
+    this.sinceCheckpoint = 0;
+  }
+
   private saveMeta(m: LogMeta): void {
     this.stored = { epoch: m.epoch, logStart: m.logStart };
     this.write(
-      `INSERT INTO log_meta (id, epoch, log_start, high_watermark, total_bytes, max_ts) VALUES (0, ?, ?, ?, ?, ?)
+      `INSERT INTO log_meta (id, epoch, log_start, high_watermark, total_bytes, max_ts, checkpoint) VALUES (0, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET epoch = excluded.epoch, log_start = excluded.log_start,
-         high_watermark = excluded.high_watermark, total_bytes = excluded.total_bytes, max_ts = excluded.max_ts`,
+         high_watermark = excluded.high_watermark, total_bytes = excluded.total_bytes, max_ts = excluded.max_ts,
+         checkpoint = excluded.checkpoint`,
       m.epoch,
       m.logStart,
       m.highWatermark,
       m.totalBytes,
       m.maxTimestamp,
+      this.checkpoint,
     );
   }
 
@@ -234,12 +301,14 @@ export class SqliteLogStorage implements LogStorage {
     this.runningMax = null;
     this.transaction(() => {
       this.write("DELETE FROM chunks WHERE end_offset <= ?", endOffset);
-      this.saveMeta(meta);
+      // Chunks past the checkpoint may carry the only copy of a producer's state.
+      if (endOffset > this.checkpoint && this.dirty.size > 0) this.checkpointProducers(meta);
+      else this.saveMeta(meta);
     });
   }
 
   loadProducer(producerId: string): ProducerState | null {
-    const committed = this.producerRows.get(producerId);
+    const committed = this.producerRows.get(producerId) ?? this.dirty.get(producerId);
     if (committed) return committed;
     const row = this.sql
       .exec("SELECT * FROM producers WHERE producer_id = ?", producerId)
@@ -265,6 +334,9 @@ export class SqliteLogStorage implements LogStorage {
 
   deleteAll(): void {
     this.producerRows.clear();
+    this.dirty.clear();
+    this.checkpoint = 0;
+    this.sinceCheckpoint = 0;
     this.runningMax = null;
     this.transaction(() => {
       this.write("DELETE FROM chunks");
@@ -281,6 +353,13 @@ export class SqliteLogStorage implements LogStorage {
     } catch (error) {
       this.stored = null;
       this.runningMax = null;
+      // Producer states and the checkpoint may have moved for a write that did not happen:
+      // take them again from what is stored.
+      this.producerRows.clear();
+      this.dirty.clear();
+      const row = this.sql.exec("SELECT checkpoint FROM log_meta WHERE id = 0").toArray()[0];
+      this.checkpoint = Number(row?.checkpoint ?? 0);
+      this.recoverProducers();
       throw error;
     }
   }
