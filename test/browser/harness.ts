@@ -5,9 +5,10 @@
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { fileURLToPath } from "node:url";
-import { type Browser, type BrowserContext, chromium } from "playwright-core";
+import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll } from "vitest";
 import { Broker, freePort } from "../../client-sdk/test/support/broker.ts";
+import { launchChromium } from "../lib/chromium.ts";
 
 const DIST = fileURLToPath(new URL("../../client-sdk/dist/", import.meta.url));
 
@@ -43,20 +44,7 @@ export function useHarness(pages: Record<string, string>): () => Harness {
     });
     const port = await freePort();
     await new Promise<void>((resolve) => server?.listen(port, "127.0.0.1", resolve));
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-quic",
-        "--no-first-run",
-      ],
-    });
+    const browser = await launchChromium();
     h = {
       broker,
       browser,
