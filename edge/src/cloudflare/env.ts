@@ -36,6 +36,11 @@ export function autoCreate(env: Env): boolean {
   return env.KAITEN_AUTO_CREATE_TOPICS !== "false";
 }
 
+/** The one object that holds every topic's config. */
+export function registry(env: Env) {
+  return env.REGISTRY.getByName("registry");
+}
+
 /** The object that owns one partition's log. */
 export function partitionStub(env: Env, topic: string, partition: number) {
   return env.PARTITIONS.getByName(`${topic}/${partition}`);

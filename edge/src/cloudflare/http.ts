@@ -10,18 +10,11 @@ import {
   type WireRecord,
 } from "@kaiten/protocol";
 import type { TopicConfig } from "../core/types.ts";
-import { defaultTopicConfig, type Env, partitionStub } from "./env.ts";
+import { defaultTopicConfig, type Env, partitionStub, registry } from "./env.ts";
 import { toJsonRecord, toWireRecord } from "./json-records.ts";
 import type { PartitionRef, RpcResult } from "./partition-object.ts";
 import type { Topic } from "./topic-registry.ts";
-import {
-  checkPartition,
-  checkTopicName,
-  forget,
-  lookupTopic,
-  registry,
-  remember,
-} from "./topics.ts";
+import { checkPartition, checkTopicName, forget, lookupTopic, remember } from "./topics.ts";
 
 /** Largest HTTP request body, in bytes. */
 export const MAX_BODY_BYTES = 1_048_576;
@@ -37,7 +30,8 @@ export function json(body: unknown, status = 200): Response {
   });
 }
 
-export function errorResponse(e: KaitenError): Response {
+/** The `error` object of every HTTP error body (PROTOCOL.md §11.6). */
+export function errorBody(e: KaitenError): Record<string, unknown> {
   const body: Record<string, unknown> = {
     code: e.code,
     numericCode: ErrorCode[e.code],
@@ -46,7 +40,12 @@ export function errorResponse(e: KaitenError): Response {
   };
   if (e.code === "OFFSET_OUT_OF_RANGE") body.earliestOffset = e.detail;
   else if (e.detail) body.detail = e.detail;
-  return json({ error: body }, ErrorInfo[e.code].http);
+  return body;
+}
+
+/** An error response: the code's HTTP status, unless the route has a more precise one. */
+export function errorResponse(e: KaitenError, status = ErrorInfo[e.code].http): Response {
+  return json({ error: errorBody(e) }, status);
 }
 
 function bad(message: string): KaitenError {
@@ -113,10 +112,7 @@ export async function createTopic(request: Request, env: Env): Promise<Response>
       "TOPIC_EXISTS",
       `topic "${body.name}" exists with a different config`,
     );
-    return json(
-      { error: { ...JSON.parse(await errorResponse(e).text()).error, topic: outcome.topic } },
-      409,
-    );
+    return json({ error: { ...errorBody(e), topic: outcome.topic } }, 409);
   }
   remember(outcome.topic);
   return json(outcome.topic, outcome.status === "created" ? 201 : 200);

@@ -1,6 +1,6 @@
 /** Topic lookups from the Worker, cached briefly per isolate so the registry is off the hot path. */
 import { isValidTopicName, KaitenError } from "@kaiten/protocol";
-import { autoCreate, defaultTopicConfig, type Env } from "./env.ts";
+import { autoCreate, defaultTopicConfig, type Env, registry } from "./env.ts";
 import { METRICS_CONFIG, METRICS_TOPIC } from "./metrics.ts";
 import type { Topic } from "./topic-registry.ts";
 
@@ -8,10 +8,6 @@ import type { Topic } from "./topic-registry.ts";
 const CACHE_MS = 5_000;
 const cache = new Map<string, { topic: Topic; until: number }>();
 const MAX_CACHED = 10_000;
-
-export function registry(env: Env) {
-  return env.REGISTRY.getByName("registry");
-}
 
 export function checkTopicName(name: string): void {
   if (!isValidTopicName(name)) {

@@ -84,17 +84,7 @@ async function route(request: Request, env: Env): Promise<Response> {
 }
 
 function notAllowed(): Response {
-  return json(
-    {
-      error: {
-        code: "INVALID_REQUEST",
-        numericCode: ErrorCode.INVALID_REQUEST,
-        retriable: false,
-        message: "method not allowed",
-      },
-    },
-    405,
-  );
+  return errorResponse(new KaitenError("INVALID_REQUEST", "method not allowed"), 405);
 }
 
 /** The topic name of a path segment; bad percent-encoding is an illegal name, not a 500. */
@@ -126,17 +116,7 @@ async function openSocket(
   partitionSegment: string,
 ): Promise<Response> {
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-    return json(
-      {
-        error: {
-          code: "INVALID_REQUEST",
-          numericCode: ErrorCode.INVALID_REQUEST,
-          retriable: false,
-          message: "expected a WebSocket upgrade",
-        },
-      },
-      426,
-    );
+    return errorResponse(new KaitenError("INVALID_REQUEST", "expected a WebSocket upgrade"), 426);
   }
   try {
     const offered = request.headers.get("sec-websocket-protocol");
