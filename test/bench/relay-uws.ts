@@ -1,6 +1,6 @@
 /**
  * Baseline: a relay on uWebSockets.js, storing nothing (relay-core.ts). The only npm build
- * that loads on Node 20 is pinned in package.json (../shared/toolchain.md); on any other
+ * that loads on Node 20 is pinned in package.json (docs/DEVELOPMENT.md); on any other
  * Node it would fall back silently to a slow JavaScript shim, so this checks that the
  * native addon is what loaded and refuses to run otherwise.
  */

@@ -4,6 +4,7 @@
  * every figure to test/results/bench.json and the table into docs/BENCHMARKS.md.
  */
 
+import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
@@ -115,8 +116,19 @@ function environment() {
     cpu: cpus()[0]?.model ?? "unknown",
     cores: cpus().length,
     loadAverageAtStart: loadavg().map((n) => Number(n.toFixed(2))),
+    commit: gitCommit(),
     config,
   };
+}
+
+/** The commit measured, marked "+ uncommitted changes" when the tree differs from it. */
+function gitCommit(): string {
+  const git = (...args: string[]) =>
+    spawnSync("git", args, { cwd: ROOT, encoding: "utf8" }).stdout?.trim() ?? "";
+  const head = git("rev-parse", "--short", "HEAD") || "unknown";
+  return git("status", "--porcelain", "--untracked-files=no")
+    ? `${head} + uncommitted changes`
+    : head;
 }
 
 async function main(): Promise<void> {
@@ -160,7 +172,7 @@ function report(env: ReturnType<typeof environment>, results: BenchResults): voi
   const json = join(dir, "bench.json");
   writeFileSync(json, `${JSON.stringify({ ...env, results, costs }, null, 2)}\n`);
   console.log(`figures: ${json}`);
-  const stamp = `Last run: ${env.date.slice(0, 10)}, Node ${env.node}, ${env.cores} × ${env.cpu}, load average at start ${env.loadAverageAtStart.join(" ")}.`;
+  const stamp = `Last run: ${env.date.slice(0, 10)}, commit ${env.commit}, Node ${env.node}, ${env.cores} × ${env.cpu}, load average at start ${env.loadAverageAtStart.join(" ")}.`;
   if (process.env.BENCH_UPDATE_DOCS !== "false") {
     const doc = join(ROOT, "docs/BENCHMARKS.md");
     if (updateBenchmarksDoc(doc, `${stamp}\n\n${md}`)) console.log(`table written to ${doc}`);

@@ -194,7 +194,7 @@ export class Broker {
       stdio: ["ignore", "pipe", "pipe"],
       env: {
         ...process.env,
-        // Offline (docs: shared/toolchain.md "Running workerd offline").
+        // Offline (docs/DEVELOPMENT.md, "Pinned versions, and why").
         CLOUDFLARE_CF_FETCH_ENABLED: "false",
         WRANGLER_SEND_METRICS: "false",
         WRANGLER_HIDE_BANNER: "true",

@@ -1,5 +1,5 @@
 /**
- * Debian's Chromium for Playwright (shared/toolchain.md): never a downloaded browser, and the
+ * Debian's Chromium for Playwright (docs/DEVELOPMENT.md): never a downloaded browser, and the
  * flags that keep it from reaching for a network this machine does not have.
  */
 import { type Browser, chromium } from "playwright-core";
