@@ -17,10 +17,23 @@ const extra = process.argv.slice(2);
 // `npm start -- --persist-to DIR` chooses another state directory; wrangler refuses the flag twice.
 const persistAt = extra.indexOf("--persist-to");
 const state = persistAt >= 0 ? extra[persistAt + 1] : ".wrangler/state";
-const args = ["wrangler", "dev", "--ip", host, "--port", port];
+// Local development runs open (KAITEN_AUTH "off"), on loopback unless KAITEN_HOST says
+// otherwise; wrangler.toml's default, and every deploy, is "jwt". KAITEN_AUTH=jwt npm start
+// runs closed locally, with the keys from .dev.vars.
+const authMode = process.env.KAITEN_AUTH === "jwt" ? "jwt" : "off";
+const args = ["wrangler", "dev", "--ip", host, "--port", port, "--var", `KAITEN_AUTH:${authMode}`];
 if (persistAt < 0) args.push("--persist-to", state);
 args.push("--show-interactive-dev-session=false", ...extra);
 console.log(`Kaiten broker starting on http://${host}:${port} (state in ${state})`);
+if (authMode === "off")
+  console.log(
+    "Auth is OFF (KAITEN_AUTH=off): anyone who reaches this port can read, write and delete. " +
+      'Deployed brokers use wrangler.toml\'s KAITEN_AUTH="jwt"; see README, Securing a deployment.',
+  );
+else
+  console.log(
+    "Auth is ON (KAITEN_AUTH=jwt): keys from .dev.vars (KAITEN_JWT_SECRET or KAITEN_JWT_JWKS).",
+  );
 console.log(`Dashboard: http://${host}:${port}/  (for traffic to watch: npm run demo)`);
 const child = spawn("npx", args, { env, stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));

@@ -28,6 +28,11 @@ export const ErrorCode = {
   TOPIC_DELETED: 22,
   UNSUPPORTED_VERSION: 23,
   NOT_FOUND: 24,
+  UNAUTHENTICATED: 25,
+  FORBIDDEN: 26,
+  TOKEN_EXPIRED: 27,
+  AUTH_NOT_CONFIGURED: 28,
+  LIMIT_EXCEEDED: 29,
 } as const;
 
 export type ErrorName = keyof typeof ErrorCode;
@@ -64,6 +69,11 @@ export const ErrorInfo: { readonly [K in ErrorName]: ErrorInfo } = {
   TOPIC_DELETED: { retriable: false, http: 410 },
   UNSUPPORTED_VERSION: { retriable: false, http: 400 },
   NOT_FOUND: { retriable: false, http: 404 },
+  UNAUTHENTICATED: { retriable: false, http: 401 },
+  FORBIDDEN: { retriable: false, http: 403 },
+  TOKEN_EXPIRED: { retriable: false, http: 401 },
+  AUTH_NOT_CONFIGURED: { retriable: false, http: 503 },
+  LIMIT_EXCEEDED: { retriable: false, http: 403 },
 };
 
 const NAMES = new Map<number, ErrorName>(

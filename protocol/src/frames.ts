@@ -11,11 +11,13 @@ export const FrameType = {
   Subscribe: 0x02,
   Credit: 0x03,
   Unsubscribe: 0x04,
+  Auth: 0x05,
   ProduceAck: 0x81,
   Subscribed: 0x82,
   Records: 0x83,
   Error: 0x84,
   Unsubscribed: 0x85,
+  Authed: 0x86,
 } as const;
 
 export const StartFrom = { Earliest: 0, Latest: 1, Offset: 2, Timestamp: 3 } as const;
@@ -57,6 +59,13 @@ export interface CreditFrame {
 export interface UnsubscribeFrame {
   type: typeof FrameType.Unsubscribe;
   requestId: number;
+}
+
+/** A new token for an open socket, sent before the current one expires (§15.4). */
+export interface AuthFrame {
+  type: typeof FrameType.Auth;
+  requestId: number;
+  token: string;
 }
 
 export interface ProduceAckFrame {
@@ -104,13 +113,27 @@ export interface UnsubscribedFrame {
   requestId: number;
 }
 
-export type ClientFrame = ProduceFrame | SubscribeFrame | CreditFrame | UnsubscribeFrame;
+/** The answer to AUTH: the socket now holds the new token's rights until `expiresAt`. */
+export interface AuthedFrame {
+  type: typeof FrameType.Authed;
+  requestId: number;
+  /** When the socket's rights end, in ms since the epoch; 0 when they do not expire. */
+  expiresAt: number;
+}
+
+export type ClientFrame =
+  | ProduceFrame
+  | SubscribeFrame
+  | CreditFrame
+  | UnsubscribeFrame
+  | AuthFrame;
 export type ServerFrame =
   | ProduceAckFrame
   | SubscribedFrame
   | RecordsFrame
   | ErrorFrame
-  | UnsubscribedFrame;
+  | UnsubscribedFrame
+  | AuthedFrame;
 export type Frame = ClientFrame | ServerFrame;
 
 /** Bytes before the batches of a RECORDS frame. */
@@ -148,6 +171,20 @@ export function encodeFrame(f: Frame): Uint8Array {
     case FrameType.Unsubscribe:
     case FrameType.Unsubscribed:
       w.u32(f.requestId);
+      break;
+    case FrameType.Auth: {
+      const token = utf8.encode(f.token);
+      if (token.length > Limits.maxTokenBytes) {
+        throw new KaitenError(
+          "INVALID_REQUEST",
+          `tokens are at most ${Limits.maxTokenBytes} bytes`,
+        );
+      }
+      w.u32(f.requestId).u16(token.length).bytes(token);
+      break;
+    }
+    case FrameType.Authed:
+      w.u32(f.requestId).u64(f.expiresAt);
       break;
     case FrameType.ProduceAck:
       w.u32(f.requestId)
@@ -234,6 +271,10 @@ function decodeBody(r: Reader, type: number): Frame {
     case FrameType.Unsubscribe:
     case FrameType.Unsubscribed:
       return { type, requestId: r.u32() };
+    case FrameType.Auth:
+      return decodeAuth(r);
+    case FrameType.Authed:
+      return { type, requestId: r.u32(), expiresAt: r.u64() };
     case FrameType.ProduceAck:
       return {
         type,
@@ -300,6 +341,13 @@ function decodeSubscribe(r: Reader): SubscribeFrame {
     credit,
     key,
   };
+}
+
+function decodeAuth(r: Reader): AuthFrame {
+  const requestId = r.u32();
+  const length = r.u16();
+  if (length > Limits.maxTokenBytes) throw malformed("token longer than the limit");
+  return { type: FrameType.Auth, requestId, token: decodeUtf8(r.bytes(length)) };
 }
 
 function decodeError(r: Reader): ErrorFrame {

@@ -20,6 +20,8 @@ export const Limits = {
   maxChunkBytes: 1_048_576,
   /** Partitions per topic. */
   maxPartitions: 256,
+  /** Longest token (a JWT or a site key) in an AUTH frame, in UTF-8 bytes. */
+  maxTokenBytes: 8_192,
   /** Longest topic name. */
   maxTopicNameLength: 249,
 } as const;

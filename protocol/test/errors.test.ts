@@ -43,6 +43,11 @@ const SPEC_TABLE: Array<[number, ErrorName, boolean, number]> = [
   [22, "TOPIC_DELETED", false, 410],
   [23, "UNSUPPORTED_VERSION", false, 400],
   [24, "NOT_FOUND", false, 404],
+  [25, "UNAUTHENTICATED", false, 401],
+  [26, "FORBIDDEN", false, 403],
+  [27, "TOKEN_EXPIRED", false, 401],
+  [28, "AUTH_NOT_CONFIGURED", false, 503],
+  [29, "LIMIT_EXCEEDED", false, 403],
 ];
 
 describe("§8 errors", () => {
@@ -61,7 +66,7 @@ describe("§8 errors", () => {
     },
   );
 
-  it.each([0, 25, 0xffff])("knows no error named by the number %i", (code) => {
+  it.each([0, 30, 0xffff])("knows no error named by the number %i", (code) => {
     expect(errorName(code)).toBeUndefined();
   });
 
@@ -87,7 +92,7 @@ describe("§8 errors", () => {
   });
 
   it("refuses a frame type that does not exist as UNKNOWN_FRAME_TYPE", () => {
-    for (const type of [0x00, 0x05, 0x7f, 0x80, 0x86, 0xff]) {
+    for (const type of [0x00, 0x06, 0x7f, 0x80, 0x87, 0xff]) {
       expect(() => decodeFrame(new Uint8Array([type, 0, 0, 0, 0]))).toThrow(
         expect.objectContaining({ code: "UNKNOWN_FRAME_TYPE" }),
       );

@@ -33,7 +33,10 @@ const OUTPUT_BYTES = 64 * 1024;
 export interface BrokerOptions {
   /** How long to wait for the first answer to GET /v1/topics, in ms. Default: 60_000 */
   startTimeoutMs?: number;
-  /** Extra arguments for `wrangler dev`, such as `--var NAME:value`. Default: none */
+  /**
+   * Extra arguments for `wrangler dev`, such as `--var NAME:value`. Without a
+   * `--var KAITEN_AUTH:…` of their own, brokers run with auth off. Default: none
+   */
   args?: string[];
 }
 
@@ -232,6 +235,11 @@ export class Broker {
       "--persist-to",
       this.stateDir,
       "--show-interactive-dev-session=false",
+      // wrangler.toml ships closed (KAITEN_AUTH = "jwt"); tests that check auth pass their
+      // own KAITEN_AUTH and keys, the others run open as `npm start` does.
+      ...(this.options.args?.some((a) => a.startsWith("KAITEN_AUTH:"))
+        ? []
+        : ["--var", "KAITEN_AUTH:off"]),
       ...(this.options.args ?? []),
     ];
   }
@@ -246,17 +254,20 @@ export class Broker {
         throw new Error("wrangler dev exited before it answered");
       }
       try {
-        const response = await fetch(`${this.url}/v1/topics`, {
-          signal: AbortSignal.timeout(2_000),
-        });
-        await response.arrayBuffer();
-        if (response.status === 200) return;
+        // The Worker itself answers /v1 (with auth on and no key, with AUTH_NOT_CONFIGURED);
+        // wrangler dev's proxy answers other things while it is still starting.
+        const response = await fetch(`${this.url}/v1`, { signal: AbortSignal.timeout(2_000) });
+        const body = (await response.json().catch(() => null)) as {
+          name?: string;
+          error?: { code?: string };
+        } | null;
+        if (body?.name === "kaiten" || body?.error?.code === "AUTH_NOT_CONFIGURED") return;
       } catch {
         // Not listening yet.
       }
       await sleep(100);
     }
-    throw new Error(`wrangler dev did not answer GET /v1/topics within the start timeout`);
+    throw new Error(`wrangler dev did not answer GET /v1 within the start timeout`);
   }
 
   private async end(signal: NodeJS.Signals, graceMs: number): Promise<void> {

@@ -4,6 +4,7 @@
  * retries or reconnection of its own, so a test sees exactly what the broker did.
  */
 import {
+  type AuthedFrame,
   decodeChunk,
   decodeFrame,
   type ErrorFrame,
@@ -52,8 +53,18 @@ export function socketUrl(baseUrl: string, topic: string, partition: number): st
   return `${ws}/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/ws`;
 }
 
+type Answer = ProduceAckFrame | SubscribedFrame | AuthedFrame;
+
+/** Credentials and headers for the upgrade request (PROTOCOL.md §15.3). */
+export interface OpenOptions {
+  /** Query parameters, such as `token` or `key`. */
+  query?: Record<string, string>;
+  /** Upgrade request headers, such as `authorization` or `origin`. */
+  headers?: Record<string, string>;
+}
+
 interface Waiter {
-  resolve(frame: ProduceAckFrame | SubscribedFrame): void;
+  resolve(frame: Answer): void;
   reject(error: Error): void;
 }
 
@@ -90,8 +101,15 @@ export class Connection {
   }
 
   /** Opens a socket to one partition, offering the kaiten.v1 subprotocol (§9). */
-  static open(baseUrl: string, topic: string, partition: number): Promise<Connection> {
-    const ws = new WebSocket(socketUrl(baseUrl, topic, partition), SUBPROTOCOL);
+  static open(
+    baseUrl: string,
+    topic: string,
+    partition: number,
+    options: OpenOptions = {},
+  ): Promise<Connection> {
+    const url = new URL(socketUrl(baseUrl, topic, partition));
+    for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
+    const ws = new WebSocket(url, SUBPROTOCOL, { headers: options.headers ?? {} });
     ws.binaryType = "arraybuffer";
     // Errors (a refused or reset connection) are followed by "close"; the listener keeps
     // them from becoming uncaught exceptions.
@@ -143,16 +161,20 @@ export class Connection {
     return sub;
   }
 
+  /** Sends AUTH with a new token (§15.4); resolves with AUTHED, rejects with its ERROR. */
+  auth(token: string): Promise<AuthedFrame> {
+    const requestId = this.nextRequestId++;
+    const frame = encodeFrame({ type: FrameType.Auth, requestId, token });
+    return this.request(requestId, frame) as Promise<AuthedFrame>;
+  }
+
   /** Closes with 1000 and waits for the close handshake. */
   async close(): Promise<void> {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.close(1000, "done");
     await this.closed;
   }
 
-  private request(
-    requestId: number,
-    frame: Uint8Array,
-  ): Promise<ProduceAckFrame | SubscribedFrame> {
+  private request(requestId: number, frame: Uint8Array): Promise<Answer> {
     return new Promise((resolve, reject) => {
       if (this.ws.readyState !== WebSocket.OPEN) {
         reject(new Error(`socket is not open (readyState ${this.ws.readyState})`));
@@ -178,6 +200,7 @@ export class Connection {
     switch (frame.type) {
       case FrameType.ProduceAck:
       case FrameType.Subscribed:
+      case FrameType.Authed:
         this.settle(frame.requestId, (w) => w.resolve(frame));
         break;
       case FrameType.Records:

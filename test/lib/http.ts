@@ -61,12 +61,13 @@ export async function readPartition(
   topic: string,
   partition: number,
   from = 0,
+  headers: Record<string, string> = {},
 ): Promise<{ records: JsonRecord[]; last: ReadPage }> {
   const records: JsonRecord[] = [];
   let offset = from;
   for (;;) {
     const url = `${baseUrl}/v1/topics/${topic}/partitions/${partition}/records?offset=${offset}&limit=1000`;
-    const page = await call<ReadPage>(url);
+    const page = await call<ReadPage>(url, { headers });
     if (page.status !== 200)
       throw new Error(`GET ${url}: ${page.status} ${JSON.stringify(page.body)}`);
     records.push(...page.body.records);

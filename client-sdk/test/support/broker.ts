@@ -112,6 +112,9 @@ export class Broker {
       String(this.port),
       "--persist-to",
       this.stateDir,
+      // wrangler.toml ships closed; these tests run open, as `npm start` does.
+      "--var",
+      "KAITEN_AUTH:off",
     ];
     // Its own inspector port: the default 9229 would clash with any other wrangler dev running.
     args.push("--inspector-port", String(await freePort()));

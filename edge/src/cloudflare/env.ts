@@ -1,11 +1,17 @@
+import { type AuthSettings, type AuthVars, authSettings } from "../core/auth/settings.ts";
 import type { TopicConfig } from "../core/types.ts";
 import type { PartitionObject } from "./partition-object.ts";
+import type { SiteKeyObject } from "./site-key-object.ts";
 import type { TopicRegistry } from "./topic-registry.ts";
 
-/** Bindings and settings; the settings are `[vars]` in wrangler.toml (see README). */
-export interface Env {
+/**
+ * Bindings and settings; the settings are `[vars]` in wrangler.toml and secrets (see README,
+ * "Securing a deployment"); the auth and quota ones are listed in core/auth/settings.ts.
+ */
+export interface Env extends AuthVars {
   PARTITIONS: DurableObjectNamespace<PartitionObject>;
   REGISTRY: DurableObjectNamespace<TopicRegistry>;
+  SITE_KEYS: DurableObjectNamespace<SiteKeyObject>;
   /** "false" turns off creating a topic on first produce or subscribe. Default: "true". */
   KAITEN_AUTO_CREATE_TOPICS?: string;
   /** Partitions of an auto-created topic. Default: 1. */
@@ -32,6 +38,24 @@ export function defaultTopicConfig(env: Env): TopicConfig {
   };
 }
 
+let cachedAuth: { vars: string; settings: AuthSettings } | null = null;
+
+/** The auth settings of this deployment, parsed once per isolate. */
+export function auth(env: Env): AuthSettings {
+  const vars = JSON.stringify([
+    env.KAITEN_AUTH,
+    env.KAITEN_JWT_SECRET,
+    env.KAITEN_JWT_JWKS,
+    env.KAITEN_JWT_ISSUER,
+    env.KAITEN_JWT_AUDIENCE,
+    env.KAITEN_MAX_TOPICS,
+    env.KAITEN_MAX_PARTITIONS,
+    env.KAITEN_MAX_SITE_KEYS,
+  ]);
+  if (cachedAuth?.vars !== vars) cachedAuth = { vars, settings: authSettings(env) };
+  return cachedAuth.settings;
+}
+
 export function autoCreate(env: Env): boolean {
   return env.KAITEN_AUTO_CREATE_TOPICS !== "false";
 }
@@ -44,4 +68,9 @@ export function registry(env: Env) {
 /** The object that owns one partition's log. */
 export function partitionStub(env: Env, topic: string, partition: number) {
   return env.PARTITIONS.getByName(`${topic}/${partition}`);
+}
+
+/** The object that holds one site key and its rate-limit bucket. */
+export function siteKeyStub(env: Env, id: string) {
+  return env.SITE_KEYS.getByName(id);
 }

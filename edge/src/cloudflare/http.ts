@@ -10,7 +10,7 @@ import {
   type WireRecord,
 } from "@kaiten/protocol";
 import type { TopicConfig } from "../core/types.ts";
-import { defaultTopicConfig, type Env, partitionStub, registry } from "./env.ts";
+import { auth, defaultTopicConfig, type Env, partitionStub, registry } from "./env.ts";
 import { toJsonRecord, toWireRecord } from "./json-records.ts";
 import type { PartitionRef, RpcResult } from "./partition-object.ts";
 import type { Topic } from "./topic-registry.ts";
@@ -43,9 +43,15 @@ export function errorBody(e: KaitenError): Record<string, unknown> {
   return body;
 }
 
-/** An error response: the code's HTTP status, unless the route has a more precise one. */
+/**
+ * An error response: the code's HTTP status, unless the route has a more precise one.
+ * THROTTLED carries the wait in ms as its detail, sent as `Retry-After` in whole seconds.
+ */
 export function errorResponse(e: KaitenError, status = ErrorInfo[e.code].http): Response {
-  return json({ error: errorBody(e) }, status);
+  const response = json({ error: errorBody(e) }, status);
+  if (e.code === "THROTTLED")
+    response.headers.set("retry-after", String(Math.max(1, Math.ceil(e.detail / 1000))));
+  return response;
 }
 
 function bad(message: string): KaitenError {
@@ -53,7 +59,7 @@ function bad(message: string): KaitenError {
 }
 
 /** Reads a JSON body (sent as application/json or as text/plain, as sendBeacon does). */
-async function readJson(request: Request): Promise<Record<string, unknown>> {
+export async function readJson(request: Request): Promise<Record<string, unknown>> {
   const declared = Number(request.headers.get("content-length") ?? 0);
   if (declared > MAX_BODY_BYTES)
     throw new KaitenError("FRAME_TOO_LARGE", `bodies are at most ${MAX_BODY_BYTES} bytes`);
@@ -106,7 +112,8 @@ export async function createTopic(request: Request, env: Env): Promise<Response>
     ),
     maxRecordBytes: optionalInt(body, "maxRecordBytes", 1, Limits.maxRecordBytes, d.maxRecordBytes),
   };
-  const outcome = await registry(env).create(body.name, config);
+  const outcome = await registry(env).create(body.name, config, auth(env).limits);
+  if (outcome.status === "limit") throw new KaitenError("LIMIT_EXCEEDED", outcome.message);
   if (outcome.status === "conflict") {
     const e = new KaitenError(
       "TOPIC_EXISTS",
@@ -118,8 +125,9 @@ export async function createTopic(request: Request, env: Env): Promise<Response>
   return json(outcome.topic, outcome.status === "created" ? 201 : 200);
 }
 
-export async function listTopics(env: Env): Promise<Response> {
-  return json({ topics: await registry(env).list() });
+/** The topics `visible` lets the caller see (those its rights name; all for admin). */
+export async function listTopics(env: Env, visible: (name: string) => boolean): Promise<Response> {
+  return json({ topics: (await registry(env).list()).filter((t) => visible(t.name)) });
 }
 
 /** `?create=true` creates an unknown topic with the defaults when auto-create is on, as a Kafka metadata request does. */
@@ -192,7 +200,19 @@ function producerFields(body: Record<string, unknown>): ProducerFields | null {
   };
 }
 
-export async function produce(request: Request, env: Env, name: string): Promise<Response> {
+export interface ProduceAccess {
+  /** Whether this request may create the topic if it does not exist (PROTOCOL.md §15.2). */
+  create: boolean;
+  /** For a site key: admits this many records or throws (rate limit, origin, revocation). */
+  admit?: (records: number) => Promise<void>;
+}
+
+export async function produce(
+  request: Request,
+  env: Env,
+  name: string,
+  access: ProduceAccess,
+): Promise<Response> {
   checkTopicName(name);
   const body = await readJson(request);
   const producer = producerFields(body);
@@ -201,7 +221,8 @@ export async function produce(request: Request, env: Env, name: string): Promise
     throw bad("records must be a non-empty array");
   if (body.records.length > Limits.maxBatchRecords)
     throw bad(`at most ${Limits.maxBatchRecords} records per request`);
-  const topic = await lookupTopic(env, name, true);
+  await access.admit?.(body.records.length);
+  const topic = await lookupTopic(env, name, access.create);
   const now = Date.now();
   const records = body.records.map((r, i) => toWireRecord(r, i, now));
   const groups = groupByPartition(records, topic.partitions, producer);

@@ -8,6 +8,7 @@ import { encodeBatch, ValueFormat } from "@kaiten/protocol";
 import type { PartitionStats, StatsSnapshot } from "../core/stats.ts";
 import type { TopicConfig } from "../core/types.ts";
 import { type Env, partitionStub, registry } from "./env.ts";
+import { SYSTEM } from "./topic-registry.ts";
 
 export const METRICS_TOPIC = "__metrics";
 /** How often an active partition publishes. */
@@ -77,7 +78,7 @@ export class MetricsPublisher {
     ]);
     if (!this.registered) {
       // The topic must exist for subscribers to find it, auto-create on or off.
-      await registry(this.env).ensure(METRICS_TOPIC, METRICS_CONFIG);
+      await registry(this.env).ensure(METRICS_TOPIC, METRICS_CONFIG, SYSTEM);
       this.registered = true;
     }
     const ref = { topic: METRICS_TOPIC, partition: 0, config: METRICS_CONFIG };

@@ -6,7 +6,9 @@
 
 import { DurableObject } from "cloudflare:workers";
 import {
+  type AuthFrame,
   decodeFrame,
+  ErrorCode,
   encodeFrame,
   errorFrame,
   FrameType,
@@ -16,6 +18,7 @@ import {
   type ProduceFrame,
   SUBPROTOCOL,
 } from "@kaiten/protocol";
+import { authenticate, type SocketGrant, socketGrant } from "../core/auth/access.ts";
 import { Fanout } from "../core/fanout.ts";
 import { type AppendResult, PartitionLog } from "../core/partition-log.ts";
 import { PartitionStats } from "../core/stats.ts";
@@ -26,7 +29,7 @@ import type {
   SubscriptionState,
   TopicConfig,
 } from "../core/types.ts";
-import { defaultTopicConfig, type Env } from "./env.ts";
+import { auth, defaultTopicConfig, type Env, siteKeyStub } from "./env.ts";
 import { MetricsPublisher, type PartitionGauges } from "./metrics.ts";
 import { SqliteLogStorage } from "./sqlite-log-storage.ts";
 
@@ -35,7 +38,20 @@ const LOG_PREFIX = "[kaiten:partition]";
 /** What survives hibernation with each socket (serializeAttachment; at most 16 KiB). */
 interface Attachment {
   sub: SubscriptionState | null;
+  /** What the socket may do, and until when (PROTOCOL.md §15.4). */
+  grant: SocketGrant;
+  /** Whether the socket has produced: a refreshed token must still allow it. */
+  produced: boolean;
 }
+
+/** A socket's peer and its rights, kept per WebSocket while the object is awake. */
+interface Socket {
+  peer: PeerSocket;
+  att: Attachment;
+}
+
+/** No rights at all: a socket that reached the object without a grant (never from the Worker). */
+const NO_GRANT: SocketGrant = { produce: false, subscribe: false, expiresAt: 0 };
 
 export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: WireError };
 export interface WireError {
@@ -67,7 +83,7 @@ export class PartitionObject extends DurableObject<Env> {
   private readonly log: PartitionLog;
   private readonly storage: SqliteLogStorage;
   private readonly fanout: Fanout;
-  private readonly peers = new WeakMap<WebSocket, PeerSocket>();
+  private readonly sockets = new WeakMap<WebSocket, Socket>();
   private alarmAt: number | null = null;
   private readonly metrics: MetricsPublisher;
   /** Which partition this object is; told by the Worker with every call, kept for the alarm. */
@@ -96,7 +112,7 @@ export class PartitionObject extends DurableObject<Env> {
       },
       stats,
     );
-    const sockets = () => ctx.getWebSockets().map((ws) => this.peer(ws));
+    const sockets = () => ctx.getWebSockets().map((ws) => this.socket(ws).peer);
     this.fanout = new Fanout(this.log, host, sockets, stats);
     this.metrics = new MetricsPublisher(
       env,
@@ -117,22 +133,45 @@ export class PartitionObject extends DurableObject<Env> {
     }
   }
 
-  /** A PeerSocket over a hibernatable WebSocket; its subscription lives in the attachment. */
-  private peer(ws: WebSocket): PeerSocket {
-    let peer = this.peers.get(ws);
-    if (peer) return peer;
-    let state = (ws.deserializeAttachment() as Attachment | null)?.sub ?? null;
-    peer = {
-      send: (frame) => ws.send(frame),
+  /**
+   * A PeerSocket over a hibernatable WebSocket; its subscription and grant live in the
+   * attachment. Nothing is sent once the socket's token has expired: it is closed instead.
+   */
+  private socket(ws: WebSocket): Socket {
+    const known = this.sockets.get(ws);
+    if (known) return known;
+    const stored = ws.deserializeAttachment() as Partial<Attachment> | null;
+    const att: Attachment = {
+      sub: stored?.sub ?? null,
+      grant: stored?.grant ?? NO_GRANT,
+      produced: stored?.produced ?? false,
+    };
+    const peer: PeerSocket = {
+      send: (frame) => {
+        if (expired(att.grant, Date.now())) this.expire(ws);
+        else ws.send(frame);
+      },
       close: (code, reason) => closeQuietly(ws, code, reason),
-      getState: () => state,
+      getState: () => att.sub,
       setState: (next) => {
-        state = next;
-        ws.serializeAttachment({ sub: next } satisfies Attachment);
+        att.sub = next;
+        ws.serializeAttachment(att);
       },
     };
-    this.peers.set(ws, peer);
-    return peer;
+    const entry = { peer, att };
+    this.sockets.set(ws, entry);
+    return entry;
+  }
+
+  /** Ends a socket whose rights ran out: ERROR TOKEN_EXPIRED, then close 4027 (§15.4). */
+  private expire(ws: WebSocket): void {
+    const e = new KaitenError(
+      "TOKEN_EXPIRED",
+      "the socket's token expired; connect with a new one",
+    );
+    this.forget(ws);
+    sendQuietly(ws, errorFrame(0, e));
+    closeQuietly(ws, 4000 + ErrorCode.TOKEN_EXPIRED, e.code);
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -141,7 +180,9 @@ export class PartitionObject extends DurableObject<Env> {
       const pair = new WebSocketPair();
       const [client, server] = [pair[0], pair[1]];
       this.ctx.acceptWebSocket(server);
-      server.serializeAttachment({ sub: null } satisfies Attachment);
+      const grant = JSON.parse(request.headers.get("x-kaiten-grant") ?? "null") ?? NO_GRANT;
+      server.serializeAttachment({ sub: null, grant, produced: false } satisfies Attachment);
+      if (grant.expiresAt > 0) this.scheduleAlarm(grant.expiresAt);
       const offered = request.headers.get("Sec-WebSocket-Protocol");
       const headers = offered ? { "Sec-WebSocket-Protocol": SUBPROTOCOL } : undefined;
       return new Response(null, { status: 101, webSocket: client, headers });
@@ -186,12 +227,17 @@ export class PartitionObject extends DurableObject<Env> {
       }
       const frame = decodeFrame(new Uint8Array(message));
       requestId = "requestId" in frame ? frame.requestId : 0;
-      const peer = this.peer(ws);
+      const socket = this.socket(ws);
+      if (expired(socket.att.grant, Date.now())) return this.expire(ws);
+      const peer = socket.peer;
       switch (frame.type) {
         case FrameType.Produce:
-          return await this.produce(ws, frame);
+          return await this.produce(ws, socket, frame);
         case FrameType.Subscribe:
+          if (!socket.att.grant.subscribe) throw forbidden("subscribe", this.identity?.topic);
           return this.fanout.subscribe(peer, frame);
+        case FrameType.Auth:
+          return await this.refresh(ws, socket, frame);
         case FrameType.Credit:
           return this.fanout.grantCredit(peer, frame.credit);
         case FrameType.Unsubscribe:
@@ -204,7 +250,14 @@ export class PartitionObject extends DurableObject<Env> {
     }
   }
 
-  private async produce(ws: WebSocket, f: ProduceFrame): Promise<void> {
+  private async produce(ws: WebSocket, socket: Socket, f: ProduceFrame): Promise<void> {
+    const { grant } = socket.att;
+    if (!grant.produce) throw forbidden("produce", this.identity?.topic);
+    if (grant.siteKey) await this.admitSiteKey(grant.siteKey, f.batch);
+    if (!socket.att.produced) {
+      socket.att.produced = true;
+      ws.serializeAttachment(socket.att);
+    }
     const r = await this.log.append({
       batch: f.batch,
       producerId: f.producerId,
@@ -218,6 +271,42 @@ export class PartitionObject extends DurableObject<Env> {
     sendQuietly(
       ws,
       encodeFrame({ type: FrameType.ProduceAck, requestId: f.requestId, ...ackOf(r) }),
+    );
+  }
+
+  /** Every PRODUCE of a site-key socket is admitted by the key's object: rate, revocation (§15.5). */
+  private async admitSiteKey(site: NonNullable<SocketGrant["siteKey"]>, batch: Uint8Array) {
+    const id = /^pk_([a-z0-9]{12})_/.exec(site.key)?.[1];
+    if (!id || !this.identity) throw new KaitenError("UNAUTHENTICATED", "not a site key");
+    // The record count of a batch is at bytes 16..19 (§4.1); a short batch fails validation later.
+    const records =
+      batch.length >= 20 ? new DataView(batch.buffer, batch.byteOffset).getUint32(16) : 1;
+    const admission = { key: site.key, origin: site.origin, topic: this.identity.topic, records };
+    const r = await siteKeyStub(this.env, id).admit(admission);
+    if (!r.ok) throw new KaitenError(r.error.code, r.error.message, r.error.detail);
+  }
+
+  /**
+   * AUTH: a new token for this socket (§15.4). Its rights must still cover what the socket
+   * does (its subscription, its producing); then they replace the old ones, with the new expiry.
+   */
+  private async refresh(ws: WebSocket, socket: Socket, f: AuthFrame): Promise<void> {
+    const topic = this.identity?.topic ?? "";
+    if (socket.att.grant.siteKey)
+      throw new KaitenError("INVALID_REQUEST", "a site-key socket has no token to refresh");
+    const who = await authenticate(
+      { authorization: null, token: f.token, key: null, origin: null },
+      auth(this.env),
+    );
+    const next = socketGrant(who, topic);
+    if (socket.att.sub && !next.subscribe) throw forbidden("subscribe", topic, "the new token");
+    if (socket.att.produced && !next.produce) throw forbidden("produce", topic, "the new token");
+    socket.att.grant = next;
+    ws.serializeAttachment(socket.att);
+    if (next.expiresAt > 0) this.scheduleAlarm(next.expiresAt);
+    sendQuietly(
+      ws,
+      encodeFrame({ type: FrameType.Authed, requestId: f.requestId, expiresAt: next.expiresAt }),
     );
   }
 
@@ -238,18 +327,34 @@ export class PartitionObject extends DurableObject<Env> {
   }
 
   private forget(ws: WebSocket): void {
-    const peer = this.peers.get(ws);
-    if (peer) this.fanout.forget(peer);
+    const socket = this.sockets.get(ws);
+    if (socket) this.fanout.forget(socket.peer);
   }
 
+  /** One alarm for two jobs: time retention, and closing sockets whose token expired. */
   override async alarm(): Promise<void> {
     this.alarmAt = null;
+    let nextExpiry: number | null = null;
     try {
+      nextExpiry = this.closeExpired(Date.now());
       this.log.enforceRetention(Date.now());
     } catch (error) {
-      console.error(`${LOG_PREFIX} retention failed`, error);
+      console.error(`${LOG_PREFIX} alarm failed`, error);
     }
     this.ensureAlarm();
+    if (nextExpiry !== null) this.scheduleAlarm(nextExpiry);
+  }
+
+  /** Closes every socket whose rights have ended; answers when the next one's end. */
+  private closeExpired(now: number): number | null {
+    let next: number | null = null;
+    for (const ws of this.ctx.getWebSockets()) {
+      const { expiresAt } = this.socket(ws).att.grant;
+      if (expiresAt === 0) continue;
+      if (expiresAt <= now) this.expire(ws);
+      else next = next === null ? expiresAt : Math.min(next, expiresAt);
+    }
+    return next;
   }
 
   /** Keeps one alarm set for the time the oldest chunk expires, while time retention applies. */
@@ -257,8 +362,14 @@ export class PartitionObject extends DurableObject<Env> {
     if (this.alarmAt !== null) return;
     const due = this.log.retentionDue();
     if (due === null) return;
-    this.alarmAt = Math.max(due, Date.now() + 1_000);
-    this.ctx.storage.setAlarm(this.alarmAt);
+    this.scheduleAlarm(Math.max(due, Date.now() + 1_000));
+  }
+
+  /** Sets the alarm to `at` unless it is already set to go off sooner. */
+  private scheduleAlarm(at: number): void {
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    this.ctx.storage.setAlarm(at);
   }
 
   // RPC methods, called by the Worker. Errors come back as data: an Error thrown across RPC
@@ -315,10 +426,15 @@ export class PartitionObject extends DurableObject<Env> {
       return { ok: true, value: await fn() };
     } catch (error) {
       if (!(error instanceof KaitenError)) console.error(`${LOG_PREFIX} rpc failed`, error);
-      const e = asKaitenError(error);
-      return { ok: false, error: { code: e.code, message: e.message, detail: e.detail } };
+      return { ok: false, error: rpcError(error) };
     }
   }
+}
+
+/** An error as data for an RPC answer: an Error thrown across RPC loses its code. */
+export function rpcError(error: unknown): WireError {
+  const e = asKaitenError(error);
+  return { code: e.code, message: e.message, detail: e.detail };
 }
 
 /** Who the partition is and its topic's config, sent with every call (§ARCHITECTURE). */
@@ -355,6 +471,14 @@ function saveIdentity(sql: SqlStorage, id: { topic: string; partition: number })
     id.topic,
     id.partition,
   );
+}
+
+function expired(grant: SocketGrant, now: number): boolean {
+  return grant.expiresAt > 0 && grant.expiresAt <= now;
+}
+
+function forbidden(right: string, topic = "", whose = "the socket's token"): KaitenError {
+  return new KaitenError("FORBIDDEN", `${whose} has no ${right} right on "${topic}"`);
 }
 
 function ackOf(r: AppendResult) {

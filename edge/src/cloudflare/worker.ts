@@ -3,8 +3,19 @@
  * objects. Every route's errors become a documented code (docs/PROTOCOL.md §8).
  */
 import { ErrorCode, errorFrame, KaitenError, SUBPROTOCOL } from "@kaiten/protocol";
-import type { Env } from "./env.ts";
-import { partitionStub } from "./env.ts";
+import {
+  authenticate,
+  type Credentials,
+  describePrincipal,
+  type Principal,
+  requireAdmin,
+  requireRight,
+  rightsOf,
+  socketGrant,
+} from "../core/auth/access.ts";
+import { NOT_CONFIGURED_MESSAGE } from "../core/auth/jwt.ts";
+import { allows, touches } from "../core/auth/rights.ts";
+import { auth, autoCreate, type Env, partitionStub } from "./env.ts";
 import {
   createTopic,
   deleteTopic,
@@ -17,20 +28,26 @@ import {
   refOf,
 } from "./http.ts";
 import { asKaitenError } from "./partition-object.ts";
+import { admitSiteKey, createSiteKey, deleteSiteKey, listSiteKeys } from "./site-keys.ts";
 import { checkPartition, lookupTopic } from "./topics.ts";
 
 export { PartitionObject } from "./partition-object.ts";
+export { SiteKeyObject } from "./site-key-object.ts";
 export { TopicRegistry } from "./topic-registry.ts";
 
+// Bearer tokens, not cookies, carry rights, so any origin may call; site keys check the
+// Origin themselves (PROTOCOL.md §15.5).
 const CORS: Record<string, string> = {
   "access-control-allow-origin": "*",
   "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
   "access-control-allow-headers": "content-type, authorization",
+  "access-control-expose-headers": "retry-after",
   "access-control-max-age": "86400",
 };
 
 const PARTITION_PATH = /^\/v1\/topics\/([^/]+)\/partitions\/([^/]+)\/(records|ws)$/;
 const TOPIC_PATH = /^\/v1\/topics\/([^/]+)(\/records)?$/;
+const SITE_KEY_PATH = /^\/v1\/site-keys\/([^/]+)$/;
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
@@ -49,38 +66,107 @@ export default {
   },
 } satisfies ExportedHandler<Env>;
 
+function credentials(request: Request, url: URL): Credentials {
+  return {
+    authorization: request.headers.get("authorization"),
+    token: url.searchParams.get("token"),
+    key: url.searchParams.get("key"),
+    origin: request.headers.get("origin"),
+  };
+}
+
 async function route(request: Request, env: Env): Promise<Response> {
   const url = new URL(request.url);
   const path = url.pathname;
   const method = request.method;
+  const p = PARTITION_PATH.exec(path);
+  // A WebSocket checks its rights itself, so that a refusal reaches a browser (§9, §15.3).
+  if (p?.[3] === "ws")
+    return method === "GET"
+      ? openSocket(request, env, p[1] as string, p[2] as string)
+      : notAllowed();
+  // "/" is the dashboard (static assets, wrangler.toml); the broker describes itself at /v1.
+  if (path === "/v1") return describeBroker(env);
+  const who = await authenticate(credentials(request, url), auth(env));
+  if (path === "/v1/auth") return json(describePrincipal(who, auth(env)));
   if (path === "/v1/topics") {
-    if (method === "GET") return listTopics(env);
+    if (method === "GET") return listTopics(env, (name) => touches(rightsOf(who), name));
+    requireAdmin(who);
     if (method === "POST") return createTopic(request, env);
     return notAllowed();
   }
-  const p = PARTITION_PATH.exec(path);
+  if (path === "/v1/site-keys" || SITE_KEY_PATH.test(path)) return siteKeyRoute(request, env, who);
   if (p) {
-    const [name, partition] = [p[1] as string, p[2] as string];
-    // A WebSocket parses its own path, so that a bad one is refused over the socket (§9).
-    if (p[3] === "ws")
-      return method === "GET" ? openSocket(request, env, name, partition) : notAllowed();
+    const topic = topicName(p[1] as string);
+    requireRight(who, "subscribe", topic);
     return method === "GET"
-      ? readRecords(url, env, topicName(name), partitionNumber(partition))
+      ? readRecords(url, env, topic, partitionNumber(p[2] as string))
       : notAllowed();
   }
   const t = TOPIC_PATH.exec(path);
-  if (t) {
-    const topic = topicName(t[1] as string);
-    if (t[2]) return method === "POST" ? produce(request, env, topic) : notAllowed();
-    if (method === "GET")
-      return describeTopic(env, topic, url.searchParams.get("create") === "true");
-    if (method === "DELETE") return deleteTopic(env, topic);
-    return notAllowed();
-  }
-  // "/" is the dashboard (static assets, wrangler.toml); the broker describes itself at /v1.
-  if (path === "/v1")
-    return json({ name: "kaiten", protocol: SUBPROTOCOL, docs: "docs/PROTOCOL.md" });
+  if (t) return topicRoute(request, env, who, topicName(t[1] as string), Boolean(t[2]));
   throw new KaitenError("NOT_FOUND", `no route for ${method} ${path}`);
+}
+
+function describeBroker(env: Env): Response {
+  const settings = auth(env);
+  if (settings.mode === "jwt" && !settings.jwt.secret && !settings.jwt.jwks)
+    throw new KaitenError("AUTH_NOT_CONFIGURED", NOT_CONFIGURED_MESSAGE);
+  return json({
+    name: "kaiten",
+    protocol: SUBPROTOCOL,
+    docs: "docs/PROTOCOL.md",
+    auth: settings.mode,
+  });
+}
+
+async function topicRoute(
+  request: Request,
+  env: Env,
+  who: Principal,
+  topic: string,
+  records: boolean,
+): Promise<Response> {
+  const method = request.method;
+  if (records) {
+    if (method !== "POST") return notAllowed();
+    if (who.kind === "site-key")
+      return produce(request, env, topic, {
+        create: false,
+        admit: (n) => admitSiteKey(env, who, topic, n),
+      });
+    requireRight(who, "produce", topic);
+    return produce(request, env, topic, { create: mayCreate(env, who, topic) });
+  }
+  if (method === "GET") {
+    if (who.kind === "site-key" || !touches(rightsOf(who), topic))
+      requireRight(who, "subscribe", topic);
+    const create = new URL(request.url).searchParams.get("create") === "true";
+    return describeTopic(env, topic, create && mayCreate(env, who, topic));
+  }
+  requireAdmin(who);
+  if (method === "DELETE") return deleteTopic(env, topic);
+  return notAllowed();
+}
+
+async function siteKeyRoute(request: Request, env: Env, who: Principal): Promise<Response> {
+  requireAdmin(who);
+  const id = SITE_KEY_PATH.exec(new URL(request.url).pathname)?.[1];
+  if (id === undefined) {
+    if (request.method === "GET") return listSiteKeys(env);
+    if (request.method === "POST") return createSiteKey(request, env);
+  } else if (request.method === "DELETE") return deleteSiteKey(env, id);
+  return notAllowed();
+}
+
+/**
+ * Whether a produce or subscribe may create the topic it names (PROTOCOL.md §15.2): only with
+ * auto-create on, and, with auth on, only for a token with `create` (or `admin`) on the name.
+ * A browser's `produce:*` token never fills the registry; site keys never create.
+ */
+function mayCreate(env: Env, who: Principal, topic: string): boolean {
+  if (!autoCreate(env) || who.kind === "site-key") return false;
+  return who.kind === "open" || allows(who.rights, "create", topic);
 }
 
 function notAllowed(): Response {
@@ -105,9 +191,10 @@ function partitionNumber(text: string): number {
 }
 
 /**
- * Hands the WebSocket to the partition's object. A request that cannot be served is still
+ * Checks the caller's rights on the topic and hands the WebSocket to the partition's object
+ * with what the socket may do (its grant). A request that cannot be served is still
  * accepted and then closed with an ERROR frame and close code 4000 + the error's number, so a
- * browser (which cannot read an HTTP error of a failed upgrade) learns why (§9).
+ * browser (which cannot read an HTTP error of a failed upgrade) learns why (§9, §15.3).
  */
 async function openSocket(
   request: Request,
@@ -125,10 +212,16 @@ async function openSocket(
     }
     const name = topicName(nameSegment);
     const partition = partitionNumber(partitionSegment);
-    const topic = await lookupTopic(env, name, true);
+    const url = new URL(request.url);
+    const who = await authenticate(credentials(request, url), auth(env));
+    const grant = socketGrant(who, name);
+    if (who.kind === "site-key") await admitSiteKey(env, who, name, 0);
+    const topic = await lookupTopic(env, name, mayCreate(env, who, name));
     checkPartition(topic, partition);
     const forward = new Request(request);
+    // Both headers are always set here, never taken from the client: the object trusts them.
     forward.headers.set("x-kaiten-ref", JSON.stringify(refOf(topic, partition)));
+    forward.headers.set("x-kaiten-grant", JSON.stringify(grant));
     return await partitionStub(env, name, partition).fetch(forward);
   } catch (error) {
     return refuseSocket(request, asKaitenError(error));

@@ -6,6 +6,8 @@
  */
 import fc from "fast-check";
 import {
+  type AuthedFrame,
+  type AuthFrame,
   type CreditFrame,
   concat,
   ErrorCode,
@@ -200,6 +202,21 @@ export const errorFrame: fc.Arbitrary<ErrorFrame> = object({
   ),
 });
 
+export const authFrame: fc.Arbitrary<AuthFrame> = object({
+  type: fc.constant(FrameType.Auth),
+  requestId: u32,
+  token: fc.oneof(
+    text(80),
+    text(3000).map((s) => fitUtf8(s, Limits.maxTokenBytes)),
+  ),
+});
+
+export const authedFrame: fc.Arbitrary<AuthedFrame> = object({
+  type: fc.constant(FrameType.Authed),
+  requestId: u32,
+  expiresAt: u64,
+});
+
 export const unsubscribedFrame: fc.Arbitrary<UnsubscribedFrame> = object({
   type: fc.constant(FrameType.Unsubscribed),
   requestId: u32,
@@ -216,6 +233,8 @@ export const frameArbitraries = {
   Records: recordsFrame,
   Error: errorFrame,
   Unsubscribed: unsubscribedFrame,
+  Auth: authFrame,
+  Authed: authedFrame,
 } satisfies {
   [K in keyof typeof FrameType]: fc.Arbitrary<Extract<Frame, { type: (typeof FrameType)[K] }>>;
 };
