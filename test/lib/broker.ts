@@ -38,6 +38,8 @@ export interface BrokerOptions {
    * `--var KAITEN_AUTH:…` of their own, brokers run with auth off. Default: none
    */
   args?: string[];
+  /** Run with wrangler.toml's settings exactly (auth on, as deployed). Default: false */
+  asConfigured?: boolean;
 }
 
 /**
@@ -237,7 +239,7 @@ export class Broker {
       "--show-interactive-dev-session=false",
       // wrangler.toml ships closed (KAITEN_AUTH = "jwt"); tests that check auth pass their
       // own KAITEN_AUTH and keys, the others run open as `npm start` does.
-      ...(this.options.args?.some((a) => a.startsWith("KAITEN_AUTH:"))
+      ...(this.options.asConfigured || this.options.args?.some((a) => a.startsWith("KAITEN_AUTH:"))
         ? []
         : ["--var", "KAITEN_AUTH:off"]),
       ...(this.options.args ?? []),

@@ -88,6 +88,10 @@ async function route(request: Request, env: Env): Promise<Response> {
   // "/" is the dashboard (static assets, wrangler.toml); the broker describes itself at /v1.
   if (path === "/v1") return describeBroker(env);
   const who = await authenticate(credentials(request, url), auth(env));
+  const t = TOPIC_PATH.exec(path);
+  // A site key is public: it produces records and is refused everywhere else (§15.5).
+  if (who.kind === "site-key" && !(t?.[2] && method === "POST"))
+    throw new KaitenError("FORBIDDEN", "a site key can only produce records");
   if (path === "/v1/auth") return json(describePrincipal(who, auth(env)));
   if (path === "/v1/topics") {
     if (method === "GET") return listTopics(env, (name) => touches(rightsOf(who), name));
@@ -103,7 +107,6 @@ async function route(request: Request, env: Env): Promise<Response> {
       ? readRecords(url, env, topic, partitionNumber(p[2] as string))
       : notAllowed();
   }
-  const t = TOPIC_PATH.exec(path);
   if (t) return topicRoute(request, env, who, topicName(t[1] as string), Boolean(t[2]));
   throw new KaitenError("NOT_FOUND", `no route for ${method} ${path}`);
 }
