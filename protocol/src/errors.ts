@@ -33,6 +33,9 @@ export const ErrorCode = {
   TOKEN_EXPIRED: 27,
   AUTH_NOT_CONFIGURED: 28,
   LIMIT_EXCEEDED: 29,
+  UNKNOWN_MEMBER: 30,
+  FENCED: 31,
+  GROUP_NOT_EMPTY: 32,
 } as const;
 
 export type ErrorName = keyof typeof ErrorCode;
@@ -74,6 +77,9 @@ export const ErrorInfo: { readonly [K in ErrorName]: ErrorInfo } = {
   TOKEN_EXPIRED: { retriable: false, http: 401 },
   AUTH_NOT_CONFIGURED: { retriable: false, http: 503 },
   LIMIT_EXCEEDED: { retriable: false, http: 403 },
+  UNKNOWN_MEMBER: { retriable: false, http: 409 },
+  FENCED: { retriable: false, http: 409 },
+  GROUP_NOT_EMPTY: { retriable: false, http: 409 },
 };
 
 const NAMES = new Map<number, ErrorName>(

@@ -48,6 +48,9 @@ const SPEC_TABLE: Array<[number, ErrorName, boolean, number]> = [
   [27, "TOKEN_EXPIRED", false, 401],
   [28, "AUTH_NOT_CONFIGURED", false, 503],
   [29, "LIMIT_EXCEEDED", false, 403],
+  [30, "UNKNOWN_MEMBER", false, 409],
+  [31, "FENCED", false, 409],
+  [32, "GROUP_NOT_EMPTY", false, 409],
 ];
 
 describe("§8 errors", () => {
@@ -66,7 +69,7 @@ describe("§8 errors", () => {
     },
   );
 
-  it.each([0, 30, 0xffff])("knows no error named by the number %i", (code) => {
+  it.each([0, 33, 0xffff])("knows no error named by the number %i", (code) => {
     expect(errorName(code)).toBeUndefined();
   });
 

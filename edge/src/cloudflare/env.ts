@@ -1,5 +1,6 @@
 import { type AuthSettings, type AuthVars, authSettings } from "../core/auth/settings.ts";
 import type { TopicConfig } from "../core/types.ts";
+import type { GroupObject } from "./group-object.ts";
 import type { PartitionObject } from "./partition-object.ts";
 import type { SiteKeyObject } from "./site-key-object.ts";
 import type { TopicRegistry } from "./topic-registry.ts";
@@ -12,6 +13,7 @@ export interface Env extends AuthVars {
   PARTITIONS: DurableObjectNamespace<PartitionObject>;
   REGISTRY: DurableObjectNamespace<TopicRegistry>;
   SITE_KEYS: DurableObjectNamespace<SiteKeyObject>;
+  GROUPS: DurableObjectNamespace<GroupObject>;
   /** "false" turns off creating a topic on first produce or subscribe. Default: "true". */
   KAITEN_AUTO_CREATE_TOPICS?: string;
   /** Partitions of an auto-created topic. Default: 1. */
@@ -51,6 +53,7 @@ export function auth(env: Env): AuthSettings {
     env.KAITEN_MAX_TOPICS,
     env.KAITEN_MAX_PARTITIONS,
     env.KAITEN_MAX_SITE_KEYS,
+    env.KAITEN_MAX_GROUPS,
   ]);
   if (cachedAuth?.vars !== vars) cachedAuth = { vars, settings: authSettings(env) };
   return cachedAuth.settings;
@@ -73,4 +76,9 @@ export function partitionStub(env: Env, topic: string, partition: number) {
 /** The object that holds one site key and its rate-limit bucket. */
 export function siteKeyStub(env: Env, id: string) {
   return env.SITE_KEYS.getByName(id);
+}
+
+/** The object that coordinates one consumer group. */
+export function groupStub(env: Env, group: string) {
+  return env.GROUPS.getByName(group);
 }

@@ -39,6 +39,37 @@ export class TopicRegistry extends DurableObject<Env> {
       spec TEXT NOT NULL,
       created_at INTEGER NOT NULL
     )`);
+    ctx.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS groups (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL)",
+    );
+  }
+
+  /** Records a consumer group's name (for GET /v1/groups), unless there are `max` already. */
+  async addGroup(
+    name: string,
+    max: number,
+  ): Promise<{ ok: true } | { ok: false; message: string }> {
+    const sql = this.ctx.storage.sql;
+    if (sql.exec("SELECT 1 FROM groups WHERE name = ?", name).toArray().length > 0)
+      return { ok: true };
+    if (Number(sql.exec("SELECT count(*) AS n FROM groups").one().n) >= max)
+      return {
+        ok: false,
+        message: `this broker holds at most ${max} consumer groups (KAITEN_MAX_GROUPS)`,
+      };
+    sql.exec("INSERT INTO groups VALUES (?, ?)", name, Date.now());
+    return { ok: true };
+  }
+
+  async listGroups(): Promise<string[]> {
+    return this.ctx.storage.sql
+      .exec("SELECT name FROM groups ORDER BY name")
+      .toArray()
+      .map((r) => String(r.name));
+  }
+
+  async removeGroup(name: string): Promise<void> {
+    this.ctx.storage.sql.exec("DELETE FROM groups WHERE name = ?", name);
   }
 
   async get(name: string): Promise<Topic | null> {

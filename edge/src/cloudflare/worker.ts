@@ -16,6 +16,7 @@ import {
 import { NOT_CONFIGURED_MESSAGE } from "../core/auth/jwt.ts";
 import { allows, touches } from "../core/auth/rights.ts";
 import { auth, autoCreate, type Env, partitionStub } from "./env.ts";
+import { groupRoute, isGroupPath } from "./groups.ts";
 import {
   createTopic,
   deleteTopic,
@@ -31,6 +32,7 @@ import { asKaitenError } from "./partition-object.ts";
 import { admitSiteKey, createSiteKey, deleteSiteKey, listSiteKeys } from "./site-keys.ts";
 import { checkPartition, lookupTopic } from "./topics.ts";
 
+export { GroupObject } from "./group-object.ts";
 export { PartitionObject } from "./partition-object.ts";
 export { SiteKeyObject } from "./site-key-object.ts";
 export { TopicRegistry } from "./topic-registry.ts";
@@ -100,6 +102,7 @@ async function route(request: Request, env: Env): Promise<Response> {
     return notAllowed();
   }
   if (path === "/v1/site-keys" || SITE_KEY_PATH.test(path)) return siteKeyRoute(request, env, who);
+  if (isGroupPath(path)) return groupRoute(request, env, who);
   if (p) {
     const topic = topicName(p[1] as string);
     requireRight(who, "subscribe", topic);

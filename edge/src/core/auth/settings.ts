@@ -32,6 +32,8 @@ export interface Quotas {
   maxPartitions: number;
   /** Site keys. Default: 100. */
   maxSiteKeys: number;
+  /** Consumer groups. Default: 10,000. */
+  maxGroups: number;
 }
 
 /** The settings as named in wrangler.toml and the environment. */
@@ -44,6 +46,7 @@ export interface AuthVars {
   KAITEN_MAX_TOPICS?: string | undefined;
   KAITEN_MAX_PARTITIONS?: string | undefined;
   KAITEN_MAX_SITE_KEYS?: string | undefined;
+  KAITEN_MAX_GROUPS?: string | undefined;
 }
 
 function count(value: string | undefined, fallback: number): number {
@@ -69,6 +72,7 @@ export function authSettings(vars: AuthVars): AuthSettings {
       maxTopics: count(vars.KAITEN_MAX_TOPICS, 1_000),
       maxPartitions: count(vars.KAITEN_MAX_PARTITIONS, 10_000),
       maxSiteKeys: count(vars.KAITEN_MAX_SITE_KEYS, 100),
+      maxGroups: count(vars.KAITEN_MAX_GROUPS, 10_000),
     },
   };
 }
