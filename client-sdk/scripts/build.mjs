@@ -10,7 +10,12 @@ import { build } from "esbuild";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dist = join(root, "dist");
 
-export const ENTRIES = { index: "src/index.ts", track: "src/track.ts", workers: "src/workers.ts" };
+export const ENTRIES = {
+  index: "src/index.ts",
+  track: "src/track.ts",
+  workers: "src/workers.ts",
+  group: "src/group.ts",
+};
 
 /**
  * Property names that never cross the package boundary: fields of protocol frames and
@@ -68,6 +73,13 @@ await build({
   ...common,
   entryPoints: [join(root, ENTRIES.workers)],
   outfile: join(dist, "workers.js"),
+});
+// Consumer groups: a separate entry over the client's public API; no renaming (it calls the
+// client's public names, which the main entry keeps).
+await build({
+  ...common,
+  entryPoints: [join(root, ENTRIES.group)],
+  outfile: join(dist, "group.js"),
 });
 
 // Declarations for the SDK and the protocol types it exposes; the protocol is bundled, so

@@ -7,7 +7,7 @@ import { gzipSync } from "node:zlib";
 
 const dist = fileURLToPath(new URL("../dist", import.meta.url));
 /** Bytes, minified and gzipped. */
-const BUDGETS = { "index.js": 8 * 1024, "track.js": 3 * 1024 };
+const BUDGETS = { "index.js": 8 * 1024, "track.js": 3 * 1024, "group.js": 3 * 1024 };
 
 let over = false;
 for (const [file, budget] of Object.entries(BUDGETS)) {

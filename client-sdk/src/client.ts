@@ -48,6 +48,8 @@ export class Client extends Emitter<ClientEvents> {
   /** The worst status of the client's sockets. */
   status: Status = status(State.Connecting);
   readonly #o: ClientOptions;
+  /** @internal The options, for the entries built on the client (`/group`). */
+  readonly options: ClientOptions;
   /** Every open link, each with the partition it serves. */
   #links: Array<[string, Link]> = [];
   readonly #topics = new Map<string, Promise<TopicInfo>>();
@@ -66,7 +68,7 @@ export class Client extends Emitter<ClientEvents> {
 
   constructor(o: ClientOptions) {
     super();
-    this.#o = o;
+    this.#o = this.options = o;
     this.closed = this.#end.promise;
     this.serde = o.serde ?? jsonSerde;
     this.#link = {
