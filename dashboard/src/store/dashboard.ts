@@ -5,6 +5,7 @@
 import { createClient, type WebSocketClass } from "@kaiten/client";
 import { createApi } from "./api.ts";
 import { watchConnection } from "./connection.ts";
+import { groupActions } from "./groups.ts";
 import { startMetrics } from "./metrics.ts";
 import { produceAction } from "./produce.ts";
 import { currentRoute, navigate, watchHistory } from "./route.ts";
@@ -46,6 +47,7 @@ export function createDashboard(o: DashboardOptions = {}) {
     actions: {
       navigate: (href: string) => navigate(store, href),
       topics,
+      groups: groupActions(store, api),
       tail,
       produce: produceAction(store, client),
     },

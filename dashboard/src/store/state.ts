@@ -169,11 +169,40 @@ export interface ProduceState {
   error: string | null;
 }
 
+/** A consumer group as `GET /v1/groups/{g}` describes it (PROTOCOL.md §16.5). */
+export interface GroupDetail {
+  name: string;
+  generation: number;
+  state: "active" | "empty";
+  members: Array<{
+    id: string;
+    instanceId: string | null;
+    topics: string[];
+    partitions: Array<{ topic: string; partition: number }>;
+  }>;
+  offsets: Array<{
+    topic: string;
+    partition: number;
+    member: string | null;
+    committed: number | null;
+    highWatermark: number | null;
+    lag: number | null;
+  }>;
+  totalLag: number;
+}
+
+export interface GroupsState {
+  /** null until first loaded. */
+  list: GroupDetail[] | null;
+  error: string | null;
+}
+
 export interface DashboardState {
   route: Route;
   connection: ConnectionState;
   metrics: MetricsState;
   topics: TopicsState;
+  groups: GroupsState;
   tail: TailState;
   produce: ProduceState;
 }
@@ -208,6 +237,7 @@ export function initialState(url: string, route: Route): DashboardState {
       error: null,
     },
     topics: { list: null, loading: false, error: null, details: {}, showSystem: false },
+    groups: { list: null, error: null },
     tail: { options: null, status: "idle", records: [], received: 0, rate: 0, error: null },
     produce: { sending: false, results: [], error: null },
   };
