@@ -10,7 +10,7 @@
  */
 import type { Client } from "./client.ts";
 import { closedError, KaitenClientError } from "./errors.ts";
-import { deferred } from "./events.ts";
+import { deferred, Emitter } from "./events.ts";
 import type { Rec } from "./serde.ts";
 import type { Subscription } from "./subscription.ts";
 
@@ -43,7 +43,17 @@ interface View {
 
 type Pending<T> = { rec: Rec<T>; taken: () => void };
 
-export class GroupMember<T = unknown> implements AsyncIterable<Rec<T>> {
+export interface GroupEvents {
+  /** Partitions this member starts reading (from the group's committed offsets). */
+  assigned: number[];
+  /** Partitions this member stopped reading; their positions are committed and they are released. */
+  revoked: number[];
+}
+
+export class GroupMember<T = unknown>
+  extends Emitter<GroupEvents>
+  implements AsyncIterable<Rec<T>>
+{
   /** Resolves when the member ends: void after `close()`, the Error that ended it otherwise. Never rejects. */
   readonly closed: Promise<Error | undefined>;
   readonly #client: Client;
@@ -64,6 +74,7 @@ export class GroupMember<T = unknown> implements AsyncIterable<Rec<T>> {
   #beat: Promise<void> = Promise.resolve();
 
   constructor(client: Client, options: GroupOptions, callback?: (rec: Rec<T>) => unknown) {
+    super();
     this.#client = client;
     this.#o = options;
     this.closed = this.#end.promise;
@@ -162,11 +173,28 @@ export class GroupMember<T = unknown> implements AsyncIterable<Rec<T>> {
     if (this.#closing) return;
     this.#view = view;
     const held = new Set(view.assignment.map((a) => a.partition));
-    for (const a of view.assignment)
-      if (!this.#subs.has(a.partition)) this.#open(a.partition, a.offset);
     const revoke = view.revoke.map((r) => r.partition);
-    for (const p of [...this.#subs.keys()]) if (!held.has(p) || revoke.includes(p)) this.#revoke(p);
-    this.#schedule(view.heartbeatIntervalMs);
+    const added = view.assignment.filter(
+      (a) => !this.#subs.has(a.partition) && !revoke.includes(a.partition),
+    );
+    for (const a of added) this.#open(a.partition, a.offset);
+    const removed = [...this.#subs.keys()].filter((p) => !held.has(p) || revoke.includes(p));
+    for (const p of removed) this.#revoke(p);
+    // Held but being revoked before this member ever opened it (after a rejoin): release it now.
+    const unopened = revoke.filter(
+      (p) => !removed.includes(p) && !this.#released.some((r) => r.partition === p),
+    );
+    for (const partition of unopened) this.#released.push({ topic: this.#o.topic, partition });
+    if (unopened.length) queueMicrotask(() => this.#heartbeat(true));
+    if (added.length)
+      this.emit(
+        "assigned",
+        added.map((a) => a.partition),
+      );
+    if (removed.length) this.emit("revoked", removed);
+    // Auto-commit rides on heartbeats: beat at least as often as commits are due.
+    const commitMs = this.#o.autoCommit === false ? Infinity : (this.#o.commitIntervalMs ?? 1_000);
+    this.#schedule(Math.min(view.heartbeatIntervalMs, commitMs));
   }
 
   #open(partition: number, committed: number | null): void {

@@ -27,7 +27,9 @@ interface Fetched extends View {
 
 beforeAll(async () => {
   admin = bearer(await mint({ scope: "admin" }));
-  member = bearer(await mint({ scope: "group:workers group:static subscribe:events" }));
+  member = bearer(
+    await mint({ scope: "group:workers group:static group:durable subscribe:events" }),
+  );
   expect(
     (await postJson(`${url()}/v1/topics`, { name: "events", partitions: 4 }, admin)).status,
   ).toBe(201);
@@ -184,5 +186,31 @@ describe("§16 consumer groups over HTTP", () => {
     expect([r2.status, r2.body.error.code]).toEqual([403, "FORBIDDEN"]);
     const other = await call<{ groups: string[] }>(`${url()}/v1/groups`, { headers: noTopic });
     expect(other.body.groups).toEqual([]);
+  });
+});
+
+describe("§16 committed offsets and restarts", () => {
+  it("keeps committed offsets and members across a kill -9 of the broker", async () => {
+    const b = broker();
+    await produce(5);
+    const m = await join("durable", { sessionTimeoutMs: 60_000 });
+    const f = await fetchAs("durable", m.memberId);
+    const commit = await postJson(
+      g("durable", `/members/${m.memberId}/commit`),
+      { generation: f.generation, offsets: f.positions },
+      member,
+    );
+    expect(commit.status).toBe(200);
+    await b.kill9();
+    await b.restart();
+    const after = (await heartbeat("durable", m.memberId)).body;
+    expect(after.assignment.map((a) => a.offset)).toEqual(f.positions.map((p) => p.offset));
+    await produce(3);
+    const next = await fetchAs("durable", m.memberId);
+    expect(next.records.map((r) => r.value).sort((x, y) => (x as number) - (y as number))).toEqual([
+      produced - 3,
+      produced - 2,
+      produced - 1,
+    ]);
   });
 });
