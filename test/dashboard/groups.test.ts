@@ -6,7 +6,7 @@ import { createTopic, produce, screenshot, useDashboard } from "./harness.ts";
 describe("consumer groups panel", () => {
   const h = useDashboard();
 
-  it("shows a group's members, committed offsets and lag, and follows a commit", async () => {
+  it("shows a group's members, committed offsets and lag, follows a commit, and resets and deletes an empty group", async () => {
     const { broker } = h();
     await createTopic(broker.url, "orders", 2);
     await produce(
@@ -39,6 +39,18 @@ describe("consumer groups panel", () => {
       .poll(() => group.getByTestId("group-lag").textContent(), { timeout: 10_000 })
       .toBe("7");
     await screenshot(page, "groups");
+    const reset = group.getByRole("button", { name: "Reset to earliest" });
+    expect(await reset.isDisabled()).toBe(true);
+    const left = await fetch(base, { method: "DELETE" });
+    expect(left.status).toBe(200);
+    await expect.poll(() => reset.isDisabled(), { timeout: 10_000 }).toBe(false);
+    await reset.click();
+    await expect
+      .poll(() => group.getByTestId("group-lag").textContent(), { timeout: 10_000 })
+      .toBe("10");
+    await group.getByRole("button", { name: "Delete group" }).click();
+    await expect.poll(() => group.count(), { timeout: 10_000 }).toBe(0);
+    expect((await fetch(`${broker.url}/v1/groups/billing`)).status).toBe(404);
     expect(errors).toEqual([]);
   });
 });

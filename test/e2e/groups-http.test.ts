@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { bearer, jwtArgs, mint, testKeys } from "../lib/auth.ts";
 import { useBroker } from "../lib/broker.ts";
-import { call, type ErrorBody, postJson } from "../lib/http.ts";
+import { call, type ErrorBody, postJson, readPartition } from "../lib/http.ts";
 
 const broker = useBroker({ args: jwtArgs(await testKeys()) });
 const url = () => broker().url;
@@ -212,5 +212,32 @@ describe("§16 committed offsets and restarts", () => {
       produced - 2,
       produced - 1,
     ]);
+  });
+});
+
+describe("§14 group lag in the metrics stream", () => {
+  it("publishes a group's lag per partition to __metrics after commits", async () => {
+    const m = await join("workers", { sessionTimeoutMs: 60_000 });
+    await produce(4);
+    const f = await fetchAs("workers", m.memberId);
+    await postJson(
+      g("workers", `/members/${m.memberId}/commit`),
+      { generation: f.generation, offsets: f.positions },
+      member,
+    );
+    type Lag = { group?: string; totalLag: number; offsets: Array<{ lag: number | null }> };
+    let last: Lag | undefined;
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const { records } = await readPartition(url(), "__metrics", 0, 0, admin);
+      last = records
+        .map((r) => r.value as Lag)
+        .filter((v) => v.group === "workers")
+        .pop();
+      if (last && last.totalLag === 0) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(last).toMatchObject({ group: "workers", totalLag: 0 });
+    expect(last?.offsets).toHaveLength(4);
   });
 });

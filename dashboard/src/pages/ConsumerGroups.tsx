@@ -2,7 +2,7 @@
  * Consumer groups (PROTOCOL.md §16): each group's members and its lag per partition (the
  * high watermark minus the committed offset). On a topic's page, only that topic's rows.
  */
-import { useEffect } from "react";
+import { useEffect, useState } from "react";
 import { useActions, useDash } from "../hooks.ts";
 import type { GroupDetail } from "../store/state.ts";
 
@@ -42,6 +42,7 @@ function Group({ group, topic }: { group: GroupDetail; topic?: string }) {
           {group.generation} · lag <span data-testid="group-lag">{lag.toLocaleString()}</span>
         </span>
       </h3>
+      <GroupAdmin group={group} topic={topic} />
       <table className="table compact" aria-label={`Offsets of group ${group.name}`}>
         <thead>
           <tr>
@@ -66,6 +67,49 @@ function Group({ group, topic }: { group: GroupDetail; topic?: string }) {
           ))}
         </tbody>
       </table>
+    </div>
+  );
+}
+
+/** Reset and delete: only while the group has no members (PROTOCOL.md §16.5), and as admin. */
+function GroupAdmin({ group, topic }: { group: GroupDetail; topic?: string }) {
+  const actions = useActions();
+  const [error, setError] = useState<string | null>(null);
+  const busy = group.members.length > 0;
+  const why = busy ? "Only while the group has no members" : undefined;
+  const topics = [...new Set(group.offsets.map((o) => o.topic))].filter(
+    (t) => !topic || t === topic,
+  );
+  const run = async (request: Promise<string | null>) => setError(await request);
+  return (
+    <div className="group-admin">
+      {topics.map((t) =>
+        (["earliest", "latest"] as const).map((to) => (
+          <button
+            key={`${t}-${to}`}
+            type="button"
+            disabled={busy}
+            title={why}
+            onClick={() => run(actions.groups.reset(group.name, t, to))}
+          >
+            Reset {topics.length > 1 ? `${t} ` : ""}to {to}
+          </button>
+        )),
+      )}
+      <button
+        type="button"
+        disabled={busy}
+        title={why}
+        onClick={() => run(actions.groups.remove(group.name))}
+      >
+        Delete group
+      </button>
+      {busy && <span className="muted"> {why}</span>}
+      {error && (
+        <span className="form-error" role="alert">
+          {error}
+        </span>
+      )}
     </div>
   );
 }

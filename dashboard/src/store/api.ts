@@ -22,6 +22,7 @@ export class ApiError extends Error {
 export interface Api {
   get<T>(path: string): Promise<T>;
   post<T>(path: string, body: unknown): Promise<T>;
+  delete<T>(path: string): Promise<T>;
 }
 
 /** Calls `onReachable(true|false)` after each request, so the banner knows about HTTP too. */
@@ -54,6 +55,7 @@ export function createApi(baseUrl: string, onReachable: (ok: boolean) => void): 
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body),
       }),
+    delete: (path) => request(path, { method: "DELETE" }),
   };
 }
 

@@ -13,6 +13,10 @@ export interface GroupActions {
   load(): Promise<void>;
   /** Polls while something shows groups; call the returned function to stop. */
   watch(): () => void;
+  /** Sets a topic's committed offsets to its earliest or latest (only while the group is empty); resolves with an error message, or null. */
+  reset(group: string, topic: string, to: "earliest" | "latest"): Promise<string | null>;
+  /** Deletes an empty group; resolves with an error message, or null. */
+  remove(group: string): Promise<string | null>;
 }
 
 export function groupActions(store: DashboardStore, api: Api): GroupActions {
@@ -35,6 +39,12 @@ export function groupActions(store: DashboardStore, api: Api): GroupActions {
         patch(store, "groups", { error: (error as Error).message });
       }
     },
+    async reset(group, topic, to) {
+      return settle(api.post(`${path(group)}/offsets`, { topic, to }));
+    },
+    async remove(group) {
+      return settle(api.delete(path(group)));
+    },
     watch() {
       if (watchers++ === 0) poll();
       return () => {
@@ -42,6 +52,16 @@ export function groupActions(store: DashboardStore, api: Api): GroupActions {
       };
     },
   };
+  const path = (group: string) => `/v1/groups/${encodeURIComponent(group)}`;
+  async function settle(request: Promise<unknown>): Promise<string | null> {
+    try {
+      await request;
+    } catch (error) {
+      return (error as Error).message;
+    }
+    await actions.load();
+    return null;
+  }
   async function poll() {
     await actions.load();
     if (watchers > 0) timer = setTimeout(poll, POLL_MS);

@@ -16,6 +16,8 @@ import {
   type TopicPartition,
 } from "../core/groups/coordinator.ts";
 import type { Env } from "./env.ts";
+import { groupLag } from "./groups.ts";
+import { appendMetrics, METRICS_INTERVAL_MS } from "./metrics.ts";
 import { type RpcResult, rpcError } from "./partition-object.ts";
 
 const LOG_PREFIX = "[kaiten:group]";
@@ -37,6 +39,8 @@ export class GroupObject extends DurableObject<Env> {
   private name = "";
   private saved = "";
   private alarmAt: number | null = null;
+  private publishing = false;
+  private registeredMetrics = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -136,18 +140,24 @@ export class GroupObject extends DurableObject<Env> {
   }
 
   async describe(name: string): Promise<RpcResult<GroupDescription>> {
-    return this.run(name, () => {
-      const partitions = this.group.partitions();
-      const members = [...this.group.members.values()].map((m) => ({
-        id: m.id,
-        instanceId: m.instanceId,
-        topics: m.topics,
-        partitions: partitions
-          .filter((p) => p.member === m.id)
-          .map(({ topic, partition }) => ({ topic, partition })),
-      }));
-      return { name, generation: this.group.generation, members, partitions };
-    });
+    try {
+      return { ok: true, value: this.description(name) };
+    } catch (error) {
+      return { ok: false, error: rpcError(error) };
+    }
+  }
+
+  private description(name: string): GroupDescription {
+    const partitions = this.group.partitions();
+    const members = [...this.group.members.values()].map((m) => ({
+      id: m.id,
+      instanceId: m.instanceId,
+      topics: m.topics,
+      partitions: partitions
+        .filter((p) => p.member === m.id)
+        .map(({ topic, partition }) => ({ topic, partition })),
+    }));
+    return { name, generation: this.group.generation, members, partitions };
   }
 
   /** Deletes the group's state; refused while it has members. */
@@ -189,7 +199,8 @@ export class GroupObject extends DurableObject<Env> {
     try {
       this.name = name;
       const value = fn();
-      this.persist(offsets);
+      // Lag changes with commits and with membership; a quiet heartbeat publishes nothing.
+      if (this.persist(offsets) || offsets.length > 0) this.schedulePublish();
       const next = this.group.expire();
       if (next !== null) this.schedule(next);
       return { ok: true, value };
@@ -203,7 +214,8 @@ export class GroupObject extends DurableObject<Env> {
     }
   }
 
-  private persist(offsets: PartitionOffset[]): void {
+  /** Answers whether the membership or assignment changed. */
+  private persist(offsets: PartitionOffset[]): boolean {
     const snapshot = JSON.stringify(this.group.snapshot());
     const sql = this.ctx.storage.sql;
     this.ctx.storage.transactionSync(() => {
@@ -220,7 +232,45 @@ export class GroupObject extends DurableObject<Env> {
       if (snapshot !== this.saved)
         sql.exec("INSERT OR REPLACE INTO state VALUES (0, ?, ?)", this.name, snapshot);
     });
+    const changed = snapshot !== this.saved;
     this.saved = snapshot;
+    return changed;
+  }
+
+  /**
+   * While the group is active, about once a second its lag goes to `__metrics` keyed
+   * `group/{name}` (PROTOCOL.md §14), so a dashboard or an alert reads it as a stream.
+   */
+  private schedulePublish(): void {
+    if (this.publishing || this.name === "") return;
+    this.publishing = true;
+    setTimeout(() => {
+      this.publishing = false;
+      this.publish().catch((error) =>
+        console.error(`${LOG_PREFIX} ${this.name}: metrics failed`, error),
+      );
+    }, METRICS_INTERVAL_MS);
+  }
+
+  private async publish(): Promise<void> {
+    const d = this.description(this.name);
+    const { offsets, totalLag } = await groupLag(this.env, d);
+    const record = {
+      group: this.name,
+      at: Date.now(),
+      generation: d.generation,
+      members: d.members.length,
+      offsets: offsets.map(({ topic, partition, committed, highWatermark, lag }) => ({
+        topic,
+        partition,
+        committed,
+        highWatermark,
+        lag,
+      })),
+      totalLag,
+    };
+    await appendMetrics(this.env, `group/${this.name}`, record, !this.registeredMetrics);
+    this.registeredMetrics = true;
   }
 
   private schedule(at: number): void {

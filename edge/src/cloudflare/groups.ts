@@ -15,6 +15,7 @@ import {
   type TopicPartition,
 } from "../core/groups/coordinator.ts";
 import { auth, type Env, groupStub, partitionStub, registry } from "./env.ts";
+import type { GroupDescription } from "./group-object.ts";
 import { json, readJson, refOf, unwrap } from "./http.ts";
 import { toJsonRecord } from "./json-records.ts";
 import { checkPartition, lookupTopic } from "./topics.ts";
@@ -277,26 +278,7 @@ async function describeGroup(env: Env, group: string): Promise<Response> {
   const d = unwrap(await groupStub(env, group).describe(group));
   if (d.generation === 0 && d.members.length === 0 && d.partitions.length === 0)
     throw new KaitenError("NOT_FOUND", `no group "${group}"`);
-  const offsets = await Promise.all(
-    d.partitions.map(async (p) => {
-      const topic = await lookupTopic(env, p.topic, false).catch(() => null);
-      const info = topic
-        ? unwrap(await partitionStub(env, p.topic, p.partition).info(refOf(topic, p.partition)))
-        : null;
-      const highWatermark = info?.highWatermark ?? null;
-      const lag =
-        highWatermark === null ? null : highWatermark - (p.committed ?? info?.earliestOffset ?? 0);
-      return {
-        topic: p.topic,
-        partition: p.partition,
-        member: p.member,
-        committed: p.committed,
-        highWatermark,
-        lag,
-      };
-    }),
-  );
-  const totalLag = offsets.reduce((sum, o) => sum + (o.lag ?? 0), 0);
+  const { offsets, totalLag } = await groupLag(env, d);
   return json({
     name: group,
     generation: d.generation,
@@ -305,6 +287,27 @@ async function describeGroup(env: Env, group: string): Promise<Response> {
     offsets,
     totalLag,
   });
+}
+
+/**
+ * Lag per partition: the high watermark minus the committed offset (or minus the earliest
+ * retained offset when nothing is committed). Used by `GET /v1/groups/{g}` and by the
+ * group's records in `__metrics` (§14).
+ */
+export async function groupLag(env: Env, d: GroupDescription) {
+  const offsets = await Promise.all(
+    d.partitions.map(async (p) => {
+      const topic = await lookupTopic(env, p.topic, false).catch(() => null);
+      const info = topic
+        ? unwrap(await partitionStub(env, p.topic, p.partition).info(refOf(topic, p.partition)))
+        : null;
+      const highWatermark = info?.highWatermark ?? null;
+      const from = p.committed ?? info?.earliestOffset ?? 0;
+      const lag = highWatermark === null ? null : Math.max(0, highWatermark - from);
+      return { ...p, highWatermark, lag };
+    }),
+  );
+  return { offsets, totalLag: offsets.reduce((sum, o) => sum + (o.lag ?? 0), 0) };
 }
 
 async function deleteGroup(env: Env, who: Principal, group: string): Promise<Response> {

@@ -67,28 +67,36 @@ export class MetricsPublisher {
 
   private async publish(id: { topic: string; partition: number }): Promise<void> {
     const record: MetricsRecord = { ...id, at: Date.now(), ...this.stats.take(), ...this.gauges() };
-    const batch = encodeBatch([
-      {
-        key: utf8.encode(`${id.topic}/${id.partition}`),
-        value: utf8.encode(JSON.stringify(record)),
-        format: ValueFormat.Json,
-        headers: [],
-        timestamp: record.at,
-      },
-    ]);
-    if (!this.registered) {
-      // The topic must exist for subscribers to find it, auto-create on or off.
-      await registry(this.env).ensure(METRICS_TOPIC, METRICS_CONFIG, SYSTEM);
-      this.registered = true;
-    }
-    const ref = { topic: METRICS_TOPIC, partition: 0, config: METRICS_CONFIG };
-    const result = await partitionStub(this.env, METRICS_TOPIC, 0).append({
-      ...ref,
-      batch,
-      producerId: "",
-      producerEpoch: 0,
-      sequence: 0,
-    });
-    if (!result.ok) console.error("[kaiten:metrics] append refused", result.error);
+    await appendMetrics(this.env, `${id.topic}/${id.partition}`, record, !this.registered);
+    this.registered = true;
   }
+}
+
+/** Appends one JSON record to `__metrics` (creating the topic first when `ensure` is set). */
+export async function appendMetrics(
+  env: Env,
+  key: string,
+  record: { at: number },
+  ensure: boolean,
+) {
+  const batch = encodeBatch([
+    {
+      key: utf8.encode(key),
+      value: utf8.encode(JSON.stringify(record)),
+      format: ValueFormat.Json,
+      headers: [],
+      timestamp: record.at,
+    },
+  ]);
+  // The topic must exist for subscribers to find it, auto-create on or off.
+  if (ensure) await registry(env).ensure(METRICS_TOPIC, METRICS_CONFIG, SYSTEM);
+  const ref = { topic: METRICS_TOPIC, partition: 0, config: METRICS_CONFIG };
+  const result = await partitionStub(env, METRICS_TOPIC, 0).append({
+    ...ref,
+    batch,
+    producerId: "",
+    producerEpoch: 0,
+    sequence: 0,
+  });
+  if (!result.ok) console.error("[kaiten:metrics] append refused", result.error);
 }
