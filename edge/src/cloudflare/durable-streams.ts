@@ -35,6 +35,8 @@ const STREAM_CONFIG = {
 };
 /** Largest append or initial body, in bytes: one stored batch. */
 export const MAX_APPEND_BYTES = Limits.maxRecordBytes;
+/** Most bytes of a too-large body read (and dropped) before answering 413. */
+const DRAIN_BYTES = 32 * 1_048_576;
 /** Most bytes one catch-up response or SSE data event carries. */
 const READ_BYTES = 1_048_576;
 /** SSE connections end after this, so CDNs can collapse readers (DS PROTOCOL §10.2). */
@@ -168,8 +170,6 @@ function flag(request: Request, header: string): boolean {
 
 /** The body, at most MAX_APPEND_BYTES (413 past it, without reading it all). */
 async function body(request: Request): Promise<Uint8Array> {
-  const declared = Number(request.headers.get("content-length") ?? 0);
-  if (declared > MAX_APPEND_BYTES) throw tooLarge();
   if (!request.body) return new Uint8Array(0);
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -179,12 +179,26 @@ async function body(request: Request): Promise<Uint8Array> {
     if (done) break;
     size += value.length;
     if (size > MAX_APPEND_BYTES) {
-      await reader.cancel();
+      await drain(reader, size);
       throw tooLarge();
     }
     parts.push(value);
   }
   return concat(parts);
+}
+
+/**
+ * Reads and drops the rest of a body too large to take (up to DRAIN_BYTES): a client that
+ * is still sending when the answer comes sees a reset connection instead of the 413.
+ */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, read: number) {
+  let size = read;
+  while (size < DRAIN_BYTES) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    size += value.length;
+  }
+  await reader.cancel();
 }
 
 function tooLarge(): KaitenError {
@@ -217,10 +231,10 @@ async function create(request: Request, env: Env, name: string): Promise<Respons
   };
   const bytes = await body(request);
   const known = await topicOf(env, name);
+  const location = new URL(`${STREAM_PREFIX}${encodeURIComponent(name)}`, request.url).href;
   if (known)
     return created(
-      env,
-      name,
+      location,
       await call(env, known, { op: "create", spec, values: [], adopt: false }),
     );
   let inherited: Uint8Array[] = [];
@@ -255,15 +269,11 @@ async function create(request: Request, env: Env, name: string): Promise<Respons
     adopt: outcome.status !== "created",
   });
   if (source && answer.status !== "created") await release(env, source.name);
-  return created(env, name, answer);
+  return created(location, answer);
 }
 
-function created(_env: Env, name: string, answer: StreamAnswer): Response {
-  if (answer.status === "created")
-    return status(201, {
-      ...viewHeaders(answer.view),
-      location: `${STREAM_PREFIX}${encodeURIComponent(name)}`,
-    });
+function created(location: string, answer: StreamAnswer): Response {
+  if (answer.status === "created") return status(201, { ...viewHeaders(answer.view), location });
   return answerOf(answer);
 }
 
@@ -367,8 +377,12 @@ async function append(request: Request, env: Env, name: string): Promise<Respons
     seq,
     producer,
   });
-  if (answer.status === "closed-now") return status(204, closedHeaders(answer.view));
-  if (answer.status !== "appended" && answer.status !== "duplicate") return answerOf(answer);
+  if (
+    answer.status !== "appended" &&
+    answer.status !== "duplicate" &&
+    answer.status !== "closed-now"
+  )
+    return answerOf(answer);
   const h: Record<string, string> = { "stream-next-offset": formatOffset(answer.view.tail) };
   if (answer.view.closed) h["stream-closed"] = "true";
   if (answer.producer) {
@@ -376,10 +390,6 @@ async function append(request: Request, env: Env, name: string): Promise<Respons
     h["producer-seq"] = String(answer.producer.seq);
   }
   return status(answer.status === "appended" && producer ? 200 : 204, h);
-}
-
-function closedHeaders(view: StreamView): Record<string, string> {
-  return { "stream-next-offset": formatOffset(view.tail), "stream-closed": "true" };
 }
 
 async function head(env: Env, name: string): Promise<Response> {
@@ -546,9 +556,10 @@ async function pump(
       const atTail = a.next >= a.view.tail;
       const ended = atTail && a.view.closed;
       if (a.values.length > 0 || !sent || ended) {
-        if (a.values.length > 0) await writer.write(utf8.encode(dataEvent(a)));
         cursor = ended ? cursor : nextCursor(Date.now(), cursor, Math.random);
-        await writer.write(utf8.encode(controlEvent(a, atTail, ended, cursor)));
+        // A data event and its control event go in one write, so they arrive together.
+        const data = a.values.length > 0 ? dataEvent(a) : "";
+        await writer.write(utf8.encode(data + controlEvent(a, atTail, ended, cursor)));
         sent = true;
       }
       if (ended || Date.now() >= until) break;
@@ -572,7 +583,9 @@ function dataEvent(a: ReadAnswer): string {
   const text = isText(type)
     ? new TextDecoder().decode(payload(type, a.values))
     : toBase64(payload(type, a.values));
-  const lines = text.split(/\r\n|\r|\n/).map((line) => `data: ${line}`);
+  // Every line of the payload becomes a `data:` line: a CR or LF in a record can never end
+  // the event or start another (no injection of events).
+  const lines = text.split(/\r\n|\r|\n/).map((line) => `data:${line}`);
   return `event: data\n${lines.join("\n")}\n\n`;
 }
 
@@ -586,7 +599,7 @@ function controlEvent(
   if (ended) control.streamClosed = true;
   else if (cursor !== null) control.streamCursor = cursor;
   if (atTail) control.upToDate = true;
-  return `event: control\ndata: ${JSON.stringify(control)}\n\n`;
+  return `event: control\ndata:${JSON.stringify(control)}\n\n`;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

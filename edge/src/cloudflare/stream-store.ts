@@ -64,7 +64,8 @@ export type StreamAnswer =
   | { status: "missing"; expired: boolean }
   | { status: "gone" }
   | { status: "conflict"; view?: StreamView; reason: string }
-  | { status: "created" | "exists" | "closed-now" | "soft-deleted"; view: StreamView }
+  | { status: "created" | "exists" | "soft-deleted"; view: StreamView }
+  | { status: "closed-now"; view: StreamView; producer: Producer | null }
   | { status: "deleted"; view: StreamView; fork: StreamMeta["fork"] }
   | { status: "appended" | "duplicate"; view: StreamView; producer: Producer | null }
   | { status: "fenced"; epoch: number }
@@ -252,7 +253,8 @@ export class StreamStore {
     const sameCloser =
       p && by && by.producerId === p.id && by.epoch === p.epoch && by.seq === p.seq;
     if (sameCloser && op.close) return { status: "duplicate", view: this.view(meta), producer: p };
-    if (op.values.length === 0 && op.close) return { status: "closed-now", view: this.view(meta) };
+    if (op.values.length === 0 && op.close)
+      return { status: "closed-now", view: this.view(meta), producer: null };
     return { status: "closed", view: this.view(meta) };
   }
 
@@ -260,7 +262,7 @@ export class StreamStore {
     const closedBy = p ? { producerId: p.id, epoch: p.epoch, seq: p.seq } : null;
     this.save({ ...meta, closed: true, closedBy, touchedAt: Date.now() });
     this.waiters.wakeAll();
-    return { status: "closed-now", view: this.view(this.meta as StreamMeta) };
+    return { status: "closed-now", view: this.view(this.meta as StreamMeta), producer: p };
   }
 
   /** Appends one batch; answers whether the log recognized it as a retried duplicate. */

@@ -27,11 +27,16 @@ export interface StreamMeta {
   touchedAt: number;
 }
 
-/** Offsets are 16 decimal digits: sortable as strings, never the sentinels "-1" or "now". */
-const OFFSET = /^\d{16}$/;
+/**
+ * Offsets are `0000000000000000_` and the record offset in 16 digits: sortable as strings,
+ * never the sentinels "-1" or "now". The first field is reserved (always 0 today); it keeps
+ * the shape other Durable Streams servers use, which clients and tests sometimes build.
+ */
+const OFFSET = /^(\d{16})_(\d{16})$/;
+const RESERVED = "0".repeat(16);
 
 export function formatOffset(offset: number): string {
-  return String(offset).padStart(16, "0");
+  return `${RESERVED}_${String(offset).padStart(16, "0")}`;
 }
 
 /** A read position: a record offset, the stream's start, or its tail. */
@@ -40,8 +45,9 @@ export type StreamPosition = number | "start" | "now";
 export function parseOffset(raw: string | null): StreamPosition {
   if (raw === null || raw === "-1") return "start";
   if (raw === "now") return "now";
-  if (!OFFSET.test(raw)) throw invalid("offset must be -1, now, or an offset this server sent");
-  return Number(raw);
+  const m = OFFSET.exec(raw);
+  if (!m) throw invalid("offset must be -1, now, or an offset this server sent");
+  return Number(m[2]);
 }
 
 export function invalid(message: string): KaitenError {
@@ -128,7 +134,7 @@ export function sameConfig(
     (meta.fork !== null &&
       want.fork !== null &&
       meta.fork.source === want.fork.source &&
-      meta.fork.offset === want.fork.offset &&
+      (meta.fork.offset === want.fork.offset || want.fork.offset === -1) &&
       meta.fork.subOffset === want.fork.subOffset);
   return (
     (mediaType(meta.contentType) === mediaType(want.contentType) ||
