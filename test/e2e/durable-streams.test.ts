@@ -76,7 +76,9 @@ describe("the Durable Streams client on a Kaiten broker (§17)", () => {
       url: streamUrl("ds-to-ws"),
       contentType: "application/json",
     });
-    await handle.append(JSON.stringify([{ n: 1 }, { n: 2 }]));
+    // The client sends each append as a one-message JSON array; the broker flattens it.
+    await handle.append(JSON.stringify({ n: 1 }));
+    await handle.append(JSON.stringify({ n: 2 }));
     const page = await call<ReadPage>(`${broker().url}/v1/topics/ds-to-ws/partitions/0/records`);
     expect(page.body.records.map((r) => r.value)).toEqual([{ n: 1 }, { n: 2 }]);
 
