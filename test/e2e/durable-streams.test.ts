@@ -111,4 +111,16 @@ describe("the Durable Streams client on a Kaiten broker (§17)", () => {
     const after = await call<{ topics: Array<{ name: string }> }>(`${broker().url}/v1/topics`);
     expect(after.body.topics.some((t) => t.name === "ds-listed")).toBe(false);
   });
+
+  it("lists many streams in pages by name prefix (§11.1)", async () => {
+    for (const n of ["c", "a", "b"])
+      await DurableStream.create({ url: streamUrl(`paged-${n}`), contentType: "text/plain" });
+    type Page = { topics: Array<{ name: string }>; next?: string };
+    const first = await call<Page>(`${broker().url}/v1/topics?prefix=paged-&limit=2`);
+    expect(first.body.topics.map((t) => t.name)).toEqual(["paged-a", "paged-b"]);
+    const rest = await call<Page>(
+      `${broker().url}/v1/topics?prefix=paged-&limit=2&after=${first.body.next}`,
+    );
+    expect(rest.body).toEqual({ topics: [expect.objectContaining({ name: "paged-c" })] });
+  });
 });

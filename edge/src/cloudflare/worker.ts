@@ -24,13 +24,13 @@ import {
   describeTopic,
   errorResponse,
   json,
-  listTopics,
   produce,
   refOf,
 } from "./http.ts";
 import { partitionRead } from "./live.ts";
 import { asKaitenError } from "./partition-object.ts";
 import { admitSiteKey, createSiteKey, deleteSiteKey, listSiteKeys } from "./site-keys.ts";
+import { listTopicPage } from "./topic-list.ts";
 import { checkPartition, lookupTopic } from "./topics.ts";
 
 export { GroupObject } from "./group-object.ts";
@@ -101,7 +101,7 @@ async function route(request: Request, env: Env): Promise<Response> {
     throw new KaitenError("FORBIDDEN", "a site key can only produce records");
   if (path === "/v1/auth") return json(describePrincipal(who, auth(env)));
   if (path === "/v1/topics") {
-    if (method === "GET") return listTopics(env, (name) => touches(rightsOf(who), name));
+    if (method === "GET") return listTopicPage(env, url, (name) => touches(rightsOf(who), name));
     requireAdmin(who);
     if (method === "POST") return createTopic(request, env);
     return notAllowed();
