@@ -130,7 +130,7 @@ async function call(env: Env, topic: Topic, op: StreamOp): Promise<StreamAnswer>
   const stub = partitionStub(env, topic.name, 0);
   let answer = unwrap(await stub.stream(refOf(topic, 0), op));
   if (answer.status === "missing" && answer.expired) await unregister(env, topic.name);
-  else if (answer.status === "missing" && topic.retentionMs !== -1)
+  else if (answer.status === "missing")
     answer = unwrap(await stub.stream(refOf(topic, 0), op, true));
   return answer;
 }
