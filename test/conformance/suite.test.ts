@@ -1,6 +1,6 @@
 /**
  * The official Durable Streams conformance suite (@durable-streams/server-conformance-tests)
- * against a real `wrangler dev` (docs/PROTOCOL.md §17). Run by itself, and counted by
+ * against a real `wrangler dev` (docs/PROTOCOL.md §18). Run by itself, and counted by
  * test/e2e/durable-streams-conformance.test.ts, which checks the count CI expects.
  */
 import { runConformanceTests } from "@durable-streams/server-conformance-tests";

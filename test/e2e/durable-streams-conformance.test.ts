@@ -1,5 +1,5 @@
 /**
- * The official Durable Streams conformance suite, counted (docs/PROTOCOL.md §17.10). It runs
+ * The official Durable Streams conformance suite, counted (docs/PROTOCOL.md §18.10). It runs
  * in a child vitest (test/conformance/) against its own `wrangler dev`; this test checks that
  * every test it runs passes and that the count is the one PROTOCOL.md reports, so the
  * document and the broker cannot drift apart. Failed tests are retried twice: the suite's
@@ -30,11 +30,11 @@ function runSuite(outputFile: string): Promise<number | null> {
   return new Promise((resolve) => child.on("exit", (code) => resolve(code)));
 }
 
-/** "Kaiten passes **N of T**" in PROTOCOL.md §17.10. */
+/** "Kaiten passes **N of T**" in PROTOCOL.md §18.10. */
 function documentedCount(): { passed: number; total: number } {
   const spec = readFileSync(join(ROOT, "docs/PROTOCOL.md"), "utf8");
   const m = /Kaiten passes \*\*(\d+) of (\d+)\*\*/.exec(spec);
-  if (!m) throw new Error("PROTOCOL.md §17.10 does not state the conformance count");
+  if (!m) throw new Error("PROTOCOL.md §18.10 does not state the conformance count");
   return { passed: Number(m[1]), total: Number(m[2]) };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The Durable Streams protocol on Kaiten's logs (docs/PROTOCOL.md §17) with the real
+ * The Durable Streams protocol on Kaiten's logs (docs/PROTOCOL.md §18) with the real
  * `@durable-streams/client`: a stream is a topic of one partition, so records cross between
  * the two APIs in both directions.
  */
@@ -32,7 +32,7 @@ const bytesRecord = (text: string) => ({
   timestamp: Date.now(),
 });
 
-describe("the Durable Streams client on a Kaiten broker (§17)", () => {
+describe("the Durable Streams client on a Kaiten broker (§18)", () => {
   it("writes with an idempotent producer and reads every message back, in order", async () => {
     const handle = await DurableStream.create({
       url: streamUrl("ds-client"),

@@ -1,6 +1,6 @@
 /**
- * Rights on the HTTP live reads and the Durable Streams routes (docs/PROTOCOL.md §15, §16.4,
- * §17.9): the same rights as a WebSocket subscribe, `?token=` for EventSource, and an SSE
+ * Rights on the HTTP live reads and the Durable Streams routes (docs/PROTOCOL.md §15, §17.4,
+ * §18.9): the same rights as a WebSocket subscribe, `?token=` for EventSource, and an SSE
  * stream that ends when its token does.
  */
 import { beforeAll, describe, expect, it } from "vitest";
@@ -23,7 +23,7 @@ beforeAll(async () => {
 
 const reads = (mode: string) => `/v1/topics/feed/partitions/0/records?offset=0&live=${mode}`;
 
-describe("live reads need subscribe on the topic (§16.4)", () => {
+describe("live reads need subscribe on the topic (§17.4)", () => {
   for (const mode of ["sse", "long-poll"]) {
     it(`refuses ${mode} without a token (401) and with produce only (403)`, async () => {
       expect((await call(url(reads(mode)))).status).toBe(401);
@@ -52,7 +52,7 @@ describe("live reads need subscribe on the topic (§16.4)", () => {
   });
 });
 
-describe("Durable Streams rights (§17.9)", () => {
+describe("Durable Streams rights (§18.9)", () => {
   const stream = (name: string) => url(`/v1/stream/${name}`);
   const put = (name: string, token: string) =>
     fetch(stream(name), {

@@ -1,6 +1,6 @@
 /**
  * Live reads over plain HTTP on Kaiten's own API through a real `wrangler dev`
- * (docs/PROTOCOL.md §16): SSE with exact resume by Last-Event-ID, explicit reset and gap
+ * (docs/PROTOCOL.md §17): SSE with exact resume by Last-Event-ID, explicit reset and gap
  * events, long-poll, and the cache headers of catch-up pages.
  */
 import { afterEach, describe, expect, it } from "vitest";
@@ -31,7 +31,7 @@ async function sse(path: string, headers: Record<string, string> = {}): Promise<
 const values = (data: string) => (JSON.parse(data) as ReadPage).records.map((r) => r.value);
 const offsets = (data: string) => (JSON.parse(data) as ReadPage).records.map((r) => r.offset);
 
-describe("SSE (§16.2)", () => {
+describe("SSE (§17.2)", () => {
   it("sends stored records, then each new commit, with ids that resume exactly", async () => {
     await produce("sse-a", [1, 2, 3]);
     const reader = await sse("/v1/topics/sse-a/partitions/0/records?offset=0&live=sse");
@@ -107,7 +107,7 @@ describe("SSE (§16.2)", () => {
   });
 });
 
-describe("long-poll (§16.1)", () => {
+describe("long-poll (§17.1)", () => {
   it("answers at once when records exist past the offset", async () => {
     await produce("lp-a", ["a", "b"]);
     const r = await call<ReadPage>(
@@ -148,7 +148,7 @@ describe("long-poll (§16.1)", () => {
   });
 });
 
-describe("caching catch-up pages (§16.3)", () => {
+describe("caching catch-up pages (§17.3)", () => {
   it("marks a complete page of a named epoch immutable, and answers 304 to its ETag", async () => {
     await produce("cache-a", [1, 2, 3, 4]);
     const probe = await call<ReadPage>(url("/v1/topics/cache-a/partitions/0/records?limit=1"));

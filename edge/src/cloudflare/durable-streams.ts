@@ -1,5 +1,5 @@
 /**
- * The Durable Streams protocol at /v1/stream/{name} (docs/PROTOCOL.md §17): HTTP in the
+ * The Durable Streams protocol at /v1/stream/{name} (docs/PROTOCOL.md §18): HTTP in the
  * Worker, each stream's state and checks in its partition object (stream-store.ts).
  * A stream is the topic {name} of one partition.
  */

@@ -1,5 +1,5 @@
 /**
- * Live reads over plain HTTP on Kaiten's own API (docs/PROTOCOL.md §16): `live=long-poll`
+ * Live reads over plain HTTP on Kaiten's own API (docs/PROTOCOL.md §17): `live=long-poll`
  * and `live=sse` on GET /v1/topics/{t}/partitions/{p}/records, and the cache headers of
  * catch-up pages. The Worker reads pages from the partition object as any HTTP read does and
  * parks on the object's bounded waiter set between commits: the object stays the single
@@ -33,7 +33,7 @@ export interface LiveRead {
   auth: AuthSettings;
 }
 
-/** A read of §11.3, §16.1 or §16.2, by the `live` parameter. */
+/** A read of §11.3, §17.1 or §17.2, by the `live` parameter. */
 export async function partitionRead(request: Request, r: LiveRead): Promise<Response> {
   const live = r.url.searchParams.get("live");
   if (live === "sse") return sse(request, r);
@@ -60,7 +60,7 @@ function checkEpoch(page: ReadPage, epoch: number | null): void {
 }
 
 /**
- * §16.3: a page that ends before the high watermark cannot change within its epoch, so a
+ * §17.3: a page that ends before the high watermark cannot change within its epoch, so a
  * request naming the epoch gets an immutable answer a CDN may keep; any page gets an ETag.
  */
 async function catchUp(request: Request, r: LiveRead): Promise<Response> {
@@ -87,7 +87,7 @@ async function wait(r: LiveRead, after: number, ms: number): Promise<void> {
   unwrap(await partitionStub(r.env, r.topic, r.partition).waitForCommit(input));
 }
 
-/** §16.1: the page at once if it has records, else after the next commit or the wait. */
+/** §17.1: the page at once if it has records, else after the next commit or the wait. */
 async function longPoll(r: LiveRead): Promise<Response> {
   const epoch = requestedEpoch(r.url);
   let page = await readPage(r.url, r.env, r.topic, r.partition);
@@ -133,7 +133,7 @@ function resumeFrom(request: Request, url: URL): Resume {
 }
 
 /**
- * §16.2: Server-Sent Events. The first page is read before the answer, so a bad request or
+ * §17.2: Server-Sent Events. The first page is read before the answer, so a bad request or
  * an offset past the high watermark is an HTTP error that stops EventSource's retries.
  */
 async function sse(request: Request, r: LiveRead): Promise<Response> {

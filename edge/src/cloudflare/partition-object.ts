@@ -85,9 +85,9 @@ export class PartitionObject extends DurableObject<Env> {
   private readonly log: PartitionLog;
   private readonly storage: SqliteLogStorage;
   private readonly fanout: Fanout;
-  /** HTTP readers waiting for the next commit (long-poll, SSE; PROTOCOL.md §16). */
+  /** HTTP readers waiting for the next commit (long-poll, SSE; PROTOCOL.md §17). */
   private readonly waiters = new CommitWaiters();
-  /** The partition's Durable Stream row, made on first use (PROTOCOL.md §17). */
+  /** The partition's Durable Stream row, made on first use (PROTOCOL.md §18). */
   private streamStore: StreamStore | null = null;
   private readonly sockets = new WeakMap<WebSocket, Socket>();
   private alarmAt: number | null = null;
@@ -391,7 +391,7 @@ export class PartitionObject extends DurableObject<Env> {
   }
 
   /**
-   * Waits until the log holds records at or past `after`, for at most `ms` (PROTOCOL.md §16).
+   * Waits until the log holds records at or past `after`, for at most `ms` (PROTOCOL.md §17).
    * The caller reads after it resolves; the waiter holds no records.
    */
   async waitForCommit(input: WaitInput): Promise<RpcResult<{ outcome: string }>> {
@@ -400,7 +400,7 @@ export class PartitionObject extends DurableObject<Env> {
     }));
   }
 
-  /** One Durable Streams operation on this partition's stream (PROTOCOL.md §17). */
+  /** One Durable Streams operation on this partition's stream (PROTOCOL.md §18). */
   async stream(ref: PartitionRef, op: StreamOp, adopt = false): Promise<RpcResult<StreamAnswer>> {
     return this.rpc(ref, () => this.streams().run(op, adopt));
   }
@@ -412,7 +412,7 @@ export class PartitionObject extends DurableObject<Env> {
     return this.streamStore;
   }
 
-  /** A closed Durable Stream takes no more records, from any API (PROTOCOL.md §17.4). */
+  /** A closed Durable Stream takes no more records, from any API (PROTOCOL.md §18.4). */
   private refuseIfClosed(): void {
     if (this.streams().closed)
       throw new KaitenError("INVALID_REQUEST", "the stream is closed; it takes no more records");

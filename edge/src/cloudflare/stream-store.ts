@@ -1,5 +1,5 @@
 /**
- * A partition object's Durable Stream (docs/PROTOCOL.md §17): its metadata row beside the
+ * A partition object's Durable Stream (docs/PROTOCOL.md §18): its metadata row beside the
  * log, and the checks of every operation, run inside the object so that checks and append
  * happen on the log's single writer. The records themselves are the partition's records.
  */
@@ -15,7 +15,7 @@ import {
 } from "../core/durable-stream.ts";
 import type { PartitionLog } from "../core/partition-log.ts";
 
-/** Bytes a fork may copy from its source when created (copy-on-fork, §17.7). */
+/** Bytes a fork may copy from its source when created (copy-on-fork, §18.7). */
 export const MAX_FORK_BYTES = 16 * 1_048_576;
 const LOG_PREFIX = "[kaiten:stream]";
 
@@ -23,7 +23,7 @@ export type CreateSpec = Pick<
   StreamMeta,
   "contentType" | "ttlSeconds" | "expiresAt" | "closed" | "fork"
 > & {
-  /** A fork's request without Content-Type or expiry: any inherited value matches (§17.7). */
+  /** A fork's request without Content-Type or expiry: any inherited value matches (§18.7). */
   inherits?: boolean;
 };
 
@@ -101,7 +101,7 @@ export class StreamStore {
     this.meta = row ? (JSON.parse(String(row.meta)) as StreamMeta) : null;
   }
 
-  /** Whether Kaiten producers must be refused: the stream was closed (§17.4). */
+  /** Whether Kaiten producers must be refused: the stream was closed (§18.4). */
   get closed(): boolean {
     return this.meta?.closed === true && !this.meta.softDeleted;
   }
@@ -114,7 +114,7 @@ export class StreamStore {
 
   /**
    * Runs one operation. `adopt`: the Worker found a Kaiten topic of one partition with no
-   * stream row; it becomes a stream of application/octet-stream (§17.2).
+   * stream row; it becomes a stream of application/octet-stream (§18.2).
    */
   async run(op: StreamOp, adopt: boolean): Promise<StreamAnswer> {
     this.expiredNow = false;
@@ -329,7 +329,7 @@ export class StreamStore {
     return { status: "released", destroyed: false, fork: null };
   }
 
-  /** The records a new fork inherits; counts the fork, so this stream outlives it (§17.7). */
+  /** The records a new fork inherits; counts the fork, so this stream outlives it (§18.7). */
   private forkSource(
     meta: StreamMeta,
     contentType: string | null,

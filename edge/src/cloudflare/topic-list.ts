@@ -1,6 +1,6 @@
 /**
  * GET /v1/topics (docs/PROTOCOL.md §11.1): the topics the caller may see, by name, with an
- * optional prefix and pages. Every Durable Stream is a topic of one partition (§17.2), so a
+ * optional prefix and pages. Every Durable Stream is a topic of one partition (§18.2), so a
  * deployment with many streams lists them in pages instead of all at once.
  */
 import { KaitenError } from "@kaiten/protocol";

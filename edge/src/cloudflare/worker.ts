@@ -40,8 +40,8 @@ export { TopicRegistry } from "./topic-registry.ts";
 
 // Bearer tokens, not cookies, carry rights, so any origin may call; site keys check the
 // Origin themselves (PROTOCOL.md §15.5).
-// The Durable Streams headers (PROTOCOL.md §17) and the conditional and resuming read headers
-// (§16) are allowed and exposed too.
+// The Durable Streams headers (PROTOCOL.md §18) and the conditional and resuming read headers
+// (§17) are allowed and exposed too.
 const CORS: Record<string, string> = {
   "access-control-allow-origin": "*",
   "access-control-allow-methods": "GET, HEAD, POST, PUT, DELETE, OPTIONS",

@@ -1,6 +1,6 @@
 /**
  * Readers parked until a partition's log grows past an offset: the long-poll and SSE reads
- * over HTTP (docs/PROTOCOL.md §16). A waiter holds a resolver and a timer, never records:
+ * over HTTP (docs/PROTOCOL.md §17). A waiter holds a resolver and a timer, never records:
  * once woken, its reader reads from the log like any catch-up read, so a partition keeps
  * one writer and no per-reader buffers. The set is capped; past the cap a wait is refused
  * (THROTTLED, retriable) instead of growing without bound.

@@ -1,5 +1,5 @@
 /**
- * The Durable Streams protocol on a Kaiten partition (docs/PROTOCOL.md §17): what a stream
+ * The Durable Streams protocol on a Kaiten partition (docs/PROTOCOL.md §18): what a stream
  * is besides its log, and the pure rules over it (offsets, content types, TTL, JSON mode,
  * cursors). Host-neutral: the Cloudflare host keeps `StreamMeta` in the partition object's
  * SQLite next to the log, and the Worker speaks HTTP.
@@ -21,7 +21,7 @@ export interface StreamMeta {
   fork: { source: string; offset: number; subOffset: number } | null;
   /** Streams forked from this one and not yet deleted. */
   forks: number;
-  /** Deleted while forks still reference it: 410 to every client (§17.6). */
+  /** Deleted while forks still reference it: 410 to every client (§18.7). */
   softDeleted: boolean;
   /** Last read or write, for the sliding TTL (ms since the Unix epoch). */
   touchedAt: number;
