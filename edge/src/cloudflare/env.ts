@@ -24,6 +24,8 @@ export interface Env extends AuthVars {
   KAITEN_DEFAULT_RETENTION_BYTES?: string;
   /** Largest record of a new topic, in bytes (at most 1,000,000). Default: 1,000,000. */
   KAITEN_DEFAULT_MAX_RECORD_BYTES?: string;
+  /** Longest wait of a long-poll read, and between SSE heartbeats, in ms (at most 30,000). Default: 20,000. */
+  KAITEN_LIVE_WAIT_MS?: string;
 }
 
 function intVar(value: string | undefined, fallback: number): number {

@@ -289,6 +289,24 @@ export async function readRecords(
   name: string,
   partition: number,
 ): Promise<Response> {
+  return json(await readPage(url, env, name, partition));
+}
+
+/** One page of a partition's records (§11.3), as `readRecords` answers it. */
+export interface ReadPage {
+  records: ReturnType<typeof toJsonRecord>[];
+  nextOffset: number;
+  highWatermark: number;
+  earliestOffset: number;
+  epoch: number;
+}
+
+export async function readPage(
+  url: URL,
+  env: Env,
+  name: string,
+  partition: number,
+): Promise<ReadPage> {
   const offset = queryInt(url, "offset", 0, Number.MAX_SAFE_INTEGER);
   const timestamp = queryInt(url, "timestamp", 0, Number.MAX_SAFE_INTEGER);
   const limit = queryInt(url, "limit", 1, MAX_READ_RECORDS) ?? 100;
@@ -301,11 +319,11 @@ export async function readRecords(
   const all = r.chunks.flatMap((c) => decodeChunk(c)).filter((rec) => rec.offset >= r.startOffset);
   const page = all.slice(0, limit);
   const last = page[page.length - 1];
-  return json({
+  return {
     records: page.map(toJsonRecord),
     nextOffset: last ? last.offset + 1 : r.startOffset,
     highWatermark: r.highWatermark,
     earliestOffset: r.earliestOffset,
     epoch: r.epoch,
-  });
+  };
 }

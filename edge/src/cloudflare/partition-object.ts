@@ -19,6 +19,7 @@ import {
   SUBPROTOCOL,
 } from "@kaiten/protocol";
 import { authenticate, type SocketGrant, socketGrant } from "../core/auth/access.ts";
+import { CommitWaiters } from "../core/commit-waiters.ts";
 import { Fanout } from "../core/fanout.ts";
 import { type AppendResult, PartitionLog } from "../core/partition-log.ts";
 import { PartitionStats } from "../core/stats.ts";
@@ -32,6 +33,7 @@ import type {
 import { auth, defaultTopicConfig, type Env, siteKeyStub } from "./env.ts";
 import { MetricsPublisher, type PartitionGauges } from "./metrics.ts";
 import { SqliteLogStorage } from "./sqlite-log-storage.ts";
+import { type StreamAnswer, type StreamOp, StreamStore } from "./stream-store.ts";
 
 const LOG_PREFIX = "[kaiten:partition]";
 
@@ -83,6 +85,10 @@ export class PartitionObject extends DurableObject<Env> {
   private readonly log: PartitionLog;
   private readonly storage: SqliteLogStorage;
   private readonly fanout: Fanout;
+  /** HTTP readers waiting for the next commit (long-poll, SSE; PROTOCOL.md §17). */
+  private readonly waiters = new CommitWaiters();
+  /** The partition's Durable Stream row, made on first use (PROTOCOL.md §18). */
+  private streamStore: StreamStore | null = null;
   private readonly sockets = new WeakMap<WebSocket, Socket>();
   private alarmAt: number | null = null;
   private readonly metrics: MetricsPublisher;
@@ -108,6 +114,7 @@ export class PartitionObject extends DurableObject<Env> {
       defaultTopicConfig(env),
       (chunks, meta) => {
         this.fanout.broadcast(chunks, meta);
+        this.waiters.wake(meta.highWatermark);
         this.ensureAlarm();
       },
       stats,
@@ -253,6 +260,7 @@ export class PartitionObject extends DurableObject<Env> {
   private async produce(ws: WebSocket, socket: Socket, f: ProduceFrame): Promise<void> {
     const { grant } = socket.att;
     if (!grant.produce) throw forbidden("produce", this.identity?.topic);
+    this.refuseIfClosed();
     if (grant.siteKey) await this.admitSiteKey(grant.siteKey, f.batch);
     if (!socket.att.produced) {
       socket.att.produced = true;
@@ -376,7 +384,38 @@ export class PartitionObject extends DurableObject<Env> {
   // loses its code.
 
   async append(input: AppendInput): Promise<RpcResult<AppendResult>> {
-    return this.rpc(input, () => this.log.append({ ...input, sequencing: "monotonic" }));
+    return this.rpc(input, () => {
+      this.refuseIfClosed();
+      return this.log.append({ ...input, sequencing: "monotonic" });
+    });
+  }
+
+  /**
+   * Waits until the log holds records at or past `after`, for at most `ms` (PROTOCOL.md §17).
+   * The caller reads after it resolves; the waiter holds no records.
+   */
+  async waitForCommit(input: WaitInput): Promise<RpcResult<{ outcome: string }>> {
+    return this.rpc(input, async () => ({
+      outcome: await this.waiters.wait(input.after, this.log.state.highWatermark, input.ms),
+    }));
+  }
+
+  /** One Durable Streams operation on this partition's stream (PROTOCOL.md §18). */
+  async stream(ref: PartitionRef, op: StreamOp, adopt = false): Promise<RpcResult<StreamAnswer>> {
+    return this.rpc(ref, () => this.streams().run(op, adopt));
+  }
+
+  private streams(): StreamStore {
+    this.streamStore ??= new StreamStore(this.ctx.storage.sql, this.log, this.waiters, () =>
+      this.destroyLog(),
+    );
+    return this.streamStore;
+  }
+
+  /** A closed Durable Stream takes no more records, from any API (PROTOCOL.md §18.4). */
+  private refuseIfClosed(): void {
+    if (this.streams().closed)
+      throw new KaitenError("INVALID_REQUEST", "the stream is closed; it takes no more records");
   }
 
   async read(input: ReadInput): Promise<RpcResult<ReadResult>> {
@@ -414,10 +453,16 @@ export class PartitionObject extends DurableObject<Env> {
 
   /** Deletes the log and closes every socket: the topic is gone. */
   async destroy(): Promise<void> {
-    this.fanout.closeAll(new KaitenError("TOPIC_DELETED", "the topic was deleted"));
-    this.log.destroy();
+    this.streams().wipe();
+    this.destroyLog();
     await this.ctx.storage.deleteAlarm();
     this.alarmAt = null;
+  }
+
+  private destroyLog(): void {
+    this.fanout.closeAll(new KaitenError("TOPIC_DELETED", "the topic was deleted"));
+    this.log.destroy();
+    this.waiters.wakeAll();
   }
 
   private async rpc<T>(ref: PartitionRef, fn: () => T | Promise<T>): Promise<RpcResult<T>> {
@@ -449,6 +494,12 @@ export interface AppendInput extends PartitionRef {
   producerId: string;
   producerEpoch: number;
   sequence: number;
+}
+
+export interface WaitInput extends PartitionRef {
+  /** Wait for a record at this offset or later. */
+  after: number;
+  ms: number;
 }
 
 export interface ReadInput extends PartitionRef {

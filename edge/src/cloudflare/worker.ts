@@ -15,6 +15,7 @@ import {
 } from "../core/auth/access.ts";
 import { NOT_CONFIGURED_MESSAGE } from "../core/auth/jwt.ts";
 import { allows, touches } from "../core/auth/rights.ts";
+import { STREAM_PATH, streamRoute } from "./durable-streams.ts";
 import { auth, autoCreate, type Env, partitionStub } from "./env.ts";
 import { groupRoute, isGroupPath } from "./groups.ts";
 import {
@@ -23,13 +24,13 @@ import {
   describeTopic,
   errorResponse,
   json,
-  listTopics,
   produce,
-  readRecords,
   refOf,
 } from "./http.ts";
+import { partitionRead } from "./live.ts";
 import { asKaitenError } from "./partition-object.ts";
 import { admitSiteKey, createSiteKey, deleteSiteKey, listSiteKeys } from "./site-keys.ts";
+import { listTopicPage } from "./topic-list.ts";
 import { checkPartition, lookupTopic } from "./topics.ts";
 
 export { GroupObject } from "./group-object.ts";
@@ -39,11 +40,15 @@ export { TopicRegistry } from "./topic-registry.ts";
 
 // Bearer tokens, not cookies, carry rights, so any origin may call; site keys check the
 // Origin themselves (PROTOCOL.md §15.5).
+// The Durable Streams headers (PROTOCOL.md §18) and the conditional and resuming read headers
+// (§17) are allowed and exposed too.
 const CORS: Record<string, string> = {
   "access-control-allow-origin": "*",
-  "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
-  "access-control-allow-headers": "content-type, authorization",
-  "access-control-expose-headers": "retry-after",
+  "access-control-allow-methods": "GET, HEAD, POST, PUT, DELETE, OPTIONS",
+  "access-control-allow-headers":
+    "content-type, authorization, if-none-match, last-event-id, stream-seq, stream-ttl, stream-expires-at, stream-closed, stream-forked-from, stream-fork-offset, stream-fork-sub-offset, producer-id, producer-epoch, producer-seq",
+  "access-control-expose-headers":
+    "retry-after, etag, location, stream-next-offset, stream-cursor, stream-up-to-date, stream-closed, stream-ttl, stream-expires-at, stream-sse-data-encoding, producer-epoch, producer-seq, producer-expected-seq, producer-received-seq",
   "access-control-max-age": "86400",
 };
 
@@ -96,19 +101,22 @@ async function route(request: Request, env: Env): Promise<Response> {
     throw new KaitenError("FORBIDDEN", "a site key can only produce records");
   if (path === "/v1/auth") return json(describePrincipal(who, auth(env)));
   if (path === "/v1/topics") {
-    if (method === "GET") return listTopics(env, (name) => touches(rightsOf(who), name));
+    if (method === "GET") return listTopicPage(env, url, (name) => touches(rightsOf(who), name));
     requireAdmin(who);
     if (method === "POST") return createTopic(request, env);
     return notAllowed();
   }
   if (path === "/v1/site-keys" || SITE_KEY_PATH.test(path)) return siteKeyRoute(request, env, who);
   if (isGroupPath(path)) return groupRoute(request, env, who);
+  const s = STREAM_PATH.exec(path);
+  if (s) return streamRoute(request, env, who, s[1] as string);
   if (p) {
     const topic = topicName(p[1] as string);
     requireRight(who, "subscribe", topic);
-    return method === "GET"
-      ? readRecords(url, env, topic, partitionNumber(p[2] as string))
-      : notAllowed();
+    if (method !== "GET") return notAllowed();
+    const expiresAt = who.kind === "token" ? who.expiresAt : 0;
+    const partition = partitionNumber(p[2] as string);
+    return partitionRead(request, { url, env, topic, partition, expiresAt, auth: auth(env) });
   }
   if (t) return topicRoute(request, env, who, topicName(t[1] as string), Boolean(t[2]));
   throw new KaitenError("NOT_FOUND", `no route for ${method} ${path}`);

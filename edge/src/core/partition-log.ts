@@ -142,6 +142,12 @@ export class PartitionLog {
     return Promise.resolve({ baseOffset, count, epoch: this.meta.epoch, duplicate: true });
   }
 
+  /** A producer's epoch and last sequence, including batches accepted but not yet committed. */
+  producer(id: string): { epoch: number; lastSequence: number } | null {
+    const state = this.producerState(id);
+    return state ? { epoch: state.epoch, lastSequence: state.lastSequence } : null;
+  }
+
   private producerState(id: string): ProducerState | null {
     let state = this.producers.get(id) ?? null;
     if (!state) {

@@ -1,0 +1,613 @@
+/**
+ * The Durable Streams protocol at /v1/stream/{name} (docs/PROTOCOL.md §18): HTTP in the
+ * Worker, each stream's state and checks in its partition object (stream-store.ts).
+ * A stream is the topic {name} of one partition.
+ */
+import { ErrorInfo, KaitenError, Limits, toBase64 } from "@kaiten/protocol";
+import { type Principal, requireRight } from "../core/auth/access.ts";
+import {
+  formatOffset,
+  invalid,
+  isJson,
+  isText,
+  jsonMessages,
+  nextCursor,
+  parseExpiresAt,
+  parseOffset,
+  parseTtl,
+  type StreamPosition,
+} from "../core/durable-stream.ts";
+import { auth, type Env, partitionStub, registry } from "./env.ts";
+import { errorBody, refOf, unwrap } from "./http.ts";
+import { liveWaitMs } from "./live.ts";
+import type { CreateSpec, Producer, StreamAnswer, StreamOp, StreamView } from "./stream-store.ts";
+import type { Topic } from "./topic-registry.ts";
+import { checkTopicName, forget, lookupTopic, remember } from "./topics.ts";
+
+export const STREAM_PATH = /^\/v1\/stream\/([^/]+)$/;
+const STREAM_PREFIX = "/v1/stream/";
+/** A stream's topic: one partition, kept until deleted or expired (no retention). */
+const STREAM_CONFIG = {
+  partitions: 1,
+  retentionMs: -1,
+  retentionBytes: -1,
+  maxRecordBytes: Limits.maxRecordBytes,
+};
+/** Largest append or initial body, in bytes: one stored batch. */
+export const MAX_APPEND_BYTES = Limits.maxRecordBytes;
+/** Most bytes of a too-large body read (and dropped) before answering 413. */
+const DRAIN_BYTES = 32 * 1_048_576;
+/** Most bytes one catch-up response or SSE data event carries. */
+const READ_BYTES = 1_048_576;
+/** SSE connections end after this, so CDNs can collapse readers (DS PROTOCOL §10.2). */
+const SSE_MAX_MS = 55_000;
+const utf8 = new TextEncoder();
+
+/** Headers every Durable Streams answer carries (DS PROTOCOL §12.7). */
+const SECURITY = {
+  "x-content-type-options": "nosniff",
+  "cross-origin-resource-policy": "cross-origin",
+};
+
+export async function streamRoute(
+  request: Request,
+  env: Env,
+  who: Principal,
+  segment: string,
+): Promise<Response> {
+  let response: Response;
+  try {
+    response = await dispatch(request, env, who, streamName(segment));
+  } catch (error) {
+    response = failure(error);
+  }
+  for (const [k, v] of Object.entries(SECURITY)) response.headers.set(k, v);
+  return response;
+}
+
+function failure(error: unknown): Response {
+  const e = error instanceof KaitenError ? error : new KaitenError("INTERNAL", "internal error");
+  if (!(error instanceof KaitenError)) console.error("[kaiten:stream] request failed", error);
+  const status =
+    e.code === "FRAME_TOO_LARGE" || e.code === "RECORD_TOO_LARGE"
+      ? 413
+      : e.code === "INVALID_TOPIC" || e.code === "INVALID_BATCH"
+        ? 400
+        : undefined;
+  const body = JSON.stringify({ error: errorBody(e) });
+  const response = new Response(body, {
+    status: status ?? httpOf(e),
+    headers: { "content-type": "application/json" },
+  });
+  if (e.code === "THROTTLED") response.headers.set("retry-after", "1");
+  return response;
+}
+
+function httpOf(e: KaitenError): number {
+  if (e.code === "UNKNOWN_TOPIC") return 404;
+  if (e.code === "INVALID_REQUEST" || e.code === "INVALID_OFFSET") return 400;
+  return ErrorInfo[e.code].http;
+}
+
+function streamName(segment: string): string {
+  let name: string;
+  try {
+    name = decodeURIComponent(segment);
+  } catch {
+    throw invalid("the stream name is not valid percent-encoding");
+  }
+  checkTopicName(name);
+  return name;
+}
+
+async function dispatch(request: Request, env: Env, who: Principal, name: string) {
+  switch (request.method) {
+    case "PUT":
+      requireRight(who, "create", name);
+      return create(request, env, name);
+    case "POST":
+      requireRight(who, "produce", name);
+      return append(request, env, name);
+    case "GET":
+      requireRight(who, "subscribe", name);
+      return read(request, env, name);
+    case "HEAD":
+      requireRight(who, "subscribe", name);
+      return head(env, name);
+    case "DELETE":
+      requireRight(who, "create", name);
+      return remove(env, name);
+    default:
+      return new Response(null, {
+        status: 405,
+        headers: { allow: "GET, HEAD, PUT, POST, DELETE" },
+      });
+  }
+}
+
+/** Runs an operation on the stream's object; a Kaiten topic of one partition is adopted. */
+async function call(env: Env, topic: Topic, op: StreamOp): Promise<StreamAnswer> {
+  const stub = partitionStub(env, topic.name, 0);
+  let answer = unwrap(await stub.stream(refOf(topic, 0), op));
+  if (answer.status === "missing" && answer.expired) await unregister(env, topic.name);
+  else if (answer.status === "missing")
+    answer = unwrap(await stub.stream(refOf(topic, 0), op, true));
+  return answer;
+}
+
+/** The stream's topic, or null: unknown, or a topic of several partitions (not a stream). */
+async function topicOf(env: Env, name: string): Promise<Topic | null> {
+  try {
+    const topic = await lookupTopic(env, name, false);
+    return topic.partitions === 1 ? topic : null;
+  } catch (error) {
+    if (error instanceof KaitenError && error.code === "UNKNOWN_TOPIC") return null;
+    throw error;
+  }
+}
+
+async function unregister(env: Env, name: string): Promise<void> {
+  forget(name);
+  await registry(env).remove(name);
+}
+
+function status(code: number, headers: Record<string, string> = {}, body: BodyInit | null = null) {
+  return new Response(body, { status: code, headers });
+}
+
+function viewHeaders(view: StreamView): Record<string, string> {
+  const h: Record<string, string> = {
+    "content-type": view.contentType,
+    "stream-next-offset": formatOffset(view.tail),
+  };
+  if (view.closed) h["stream-closed"] = "true";
+  return h;
+}
+
+function flag(request: Request, header: string): boolean {
+  return request.headers.get(header)?.toLowerCase() === "true";
+}
+
+/** The body, at most MAX_APPEND_BYTES (413 past it, without reading it all). */
+async function body(request: Request): Promise<Uint8Array> {
+  if (!request.body) return new Uint8Array(0);
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > MAX_APPEND_BYTES) {
+      await drain(reader, size);
+      throw tooLarge();
+    }
+    parts.push(value);
+  }
+  return concat(parts);
+}
+
+/**
+ * Reads and drops the rest of a body too large to take (up to DRAIN_BYTES): a client that
+ * is still sending when the answer comes sees a reset connection instead of the 413.
+ */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, read: number) {
+  let size = read;
+  while (size < DRAIN_BYTES) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    size += value.length;
+  }
+  await reader.cancel();
+}
+
+function tooLarge(): KaitenError {
+  return new KaitenError("FRAME_TOO_LARGE", `an append is at most ${MAX_APPEND_BYTES} bytes`);
+}
+
+/** The records of a body: JSON messages (an array flattened once), else the bytes as one. */
+function valuesOf(contentType: string, bytes: Uint8Array, creating: boolean): Uint8Array[] {
+  if (!isJson(contentType)) return bytes.length > 0 ? [bytes] : [];
+  if (bytes.length === 0) return [];
+  return jsonMessages(new TextDecoder().decode(bytes), creating).map((m) => utf8.encode(m));
+}
+
+async function create(request: Request, env: Env, name: string): Promise<Response> {
+  const ttlSeconds = parseTtl(request.headers.get("stream-ttl"));
+  const expiresAt = parseExpiresAt(request.headers.get("stream-expires-at"));
+  if (ttlSeconds !== null && expiresAt !== null)
+    throw invalid("give Stream-TTL or Stream-Expires-At, not both");
+  const fork = forkRequest(request);
+  const given = request.headers.get("content-type");
+  const spec: CreateSpec = {
+    contentType: given ?? (fork ? "" : "application/octet-stream"),
+    ttlSeconds,
+    expiresAt,
+    closed: flag(request, "stream-closed"),
+    fork: fork
+      ? { source: fork.source, offset: fork.offset ?? -1, subOffset: fork.subOffset }
+      : null,
+    inherits: fork !== null,
+  };
+  const bytes = await body(request);
+  const known = await topicOf(env, name);
+  const location = new URL(`${STREAM_PREFIX}${encodeURIComponent(name)}`, request.url).href;
+  if (known)
+    return created(
+      location,
+      await call(env, known, { op: "create", spec, values: [], adopt: false }),
+    );
+  let inherited: Uint8Array[] = [];
+  let source: Topic | null = null;
+  if (fork) {
+    source = await topicOf(env, fork.source);
+    if (!source) return status(404);
+    const op = {
+      op: "fork-source",
+      contentType: given,
+      offset: fork.offset,
+      subOffset: fork.subOffset,
+    } as const;
+    const answer = await call(env, source, op);
+    if (answer.status !== "source") return answerOf(answer);
+    inherited = answer.values;
+    spec.contentType = spec.contentType || answer.view.contentType;
+    if (spec.fork) spec.fork.offset = fork.offset ?? answer.view.tail;
+    if (ttlSeconds === null && expiresAt === null) {
+      spec.ttlSeconds = answer.view.ttlSeconds;
+      spec.expiresAt = answer.view.expiresAt;
+    }
+  }
+  const values = [...inherited, ...valuesOf(spec.contentType, bytes, true)];
+  const outcome = await registry(env).create(name, STREAM_CONFIG, auth(env).limits);
+  if (outcome.status === "limit") throw new KaitenError("LIMIT_EXCEEDED", outcome.message);
+  remember(outcome.topic);
+  const answer = await call(env, outcome.topic, {
+    op: "create",
+    spec,
+    values,
+    adopt: outcome.status !== "created",
+  });
+  if (source && answer.status !== "created") await release(env, source.name);
+  return created(location, answer);
+}
+
+function created(location: string, answer: StreamAnswer): Response {
+  if (answer.status === "created") return status(201, { ...viewHeaders(answer.view), location });
+  return answerOf(answer);
+}
+
+interface ForkRequest {
+  source: string;
+  offset: number | null;
+  subOffset: number;
+}
+
+function forkRequest(request: Request): ForkRequest | null {
+  const from = request.headers.get("stream-forked-from");
+  const rawOffset = request.headers.get("stream-fork-offset");
+  const rawSub = request.headers.get("stream-fork-sub-offset");
+  if (from === null) {
+    if (rawOffset !== null || rawSub !== null)
+      throw invalid("fork headers need Stream-Forked-From");
+    return null;
+  }
+  const path = from.startsWith("http") ? new URL(from).pathname : from;
+  if (!path.startsWith(STREAM_PREFIX)) throw invalid("Stream-Forked-From is a /v1/stream/ path");
+  const source = streamName(path.slice(STREAM_PREFIX.length));
+  let offset: number | null = null;
+  if (rawOffset !== null) {
+    const parsed = parseOffset(rawOffset);
+    if (typeof parsed !== "number")
+      throw invalid("Stream-Fork-Offset is an offset this server sent");
+    offset = parsed;
+  }
+  if (rawSub !== null && !/^\d{1,15}$/.test(rawSub))
+    throw invalid("Stream-Fork-Sub-Offset is a whole number");
+  const subOffset = rawSub === null ? 0 : Number(rawSub);
+  if (subOffset > 0 && offset === null)
+    throw invalid("Stream-Fork-Sub-Offset needs Stream-Fork-Offset");
+  return { source, offset, subOffset };
+}
+
+/** Answers common to every operation: missing, gone, conflicts, closure. */
+function answerOf(answer: StreamAnswer): Response {
+  switch (answer.status) {
+    case "missing":
+      return status(404);
+    case "gone":
+      return status(410);
+    case "conflict":
+      return status(409, answer.view ? viewHeaders(answer.view) : {}, answer.reason);
+    case "exists":
+      return status(200, viewHeaders(answer.view));
+    case "closed":
+      return status(
+        409,
+        { ...viewHeaders(answer.view), "stream-closed": "true" },
+        "the stream is closed",
+      );
+    case "fenced":
+      return status(403, { "producer-epoch": String(answer.epoch) }, "stale producer epoch");
+    case "gap":
+      return status(409, {
+        "producer-expected-seq": String(answer.expected),
+        "producer-received-seq": String(answer.received),
+      });
+    default:
+      return status(500);
+  }
+}
+
+function producerOf(request: Request): Producer | null {
+  const id = request.headers.get("producer-id");
+  const epoch = request.headers.get("producer-epoch");
+  const seq = request.headers.get("producer-seq");
+  if (id === null && epoch === null && seq === null) return null;
+  if (id === null || epoch === null || seq === null)
+    throw invalid("Producer-Id, Producer-Epoch and Producer-Seq go together");
+  if (id === "") throw invalid("Producer-Id must not be empty");
+  return { id, epoch: safeInt(epoch, "Producer-Epoch"), seq: safeInt(seq, "Producer-Seq") };
+}
+
+function safeInt(raw: string, header: string): number {
+  const n = Number(raw);
+  if (!/^\d{1,16}$/.test(raw) || !Number.isSafeInteger(n))
+    throw invalid(`${header} must be an integer from 0 to 2^53-1`);
+  return n;
+}
+
+async function append(request: Request, env: Env, name: string): Promise<Response> {
+  const producer = producerOf(request);
+  const close = flag(request, "stream-closed");
+  const bytes = await body(request);
+  const topic = await topicOf(env, name);
+  if (!topic) return status(404);
+  if (bytes.length === 0 && !close)
+    throw invalid("an append needs a body (or Stream-Closed: true)");
+  const contentType = bytes.length > 0 ? request.headers.get("content-type") : null;
+  if (bytes.length > 0 && contentType === null) throw invalid("an append needs a Content-Type");
+  const values = contentType === null ? [] : valuesOf(contentType, bytes, false);
+  const seq = request.headers.get("stream-seq");
+  const answer = await call(env, topic, {
+    op: "append",
+    contentType,
+    values,
+    close,
+    seq,
+    producer,
+  });
+  if (
+    answer.status !== "appended" &&
+    answer.status !== "duplicate" &&
+    answer.status !== "closed-now"
+  )
+    return answerOf(answer);
+  const h: Record<string, string> = { "stream-next-offset": formatOffset(answer.view.tail) };
+  if (answer.view.closed) h["stream-closed"] = "true";
+  if (answer.producer) {
+    h["producer-epoch"] = String(answer.producer.epoch);
+    h["producer-seq"] = String(answer.producer.seq);
+  }
+  return status(answer.status === "appended" && producer ? 200 : 204, h);
+}
+
+async function head(env: Env, name: string): Promise<Response> {
+  const topic = await topicOf(env, name);
+  if (!topic) return status(404, { "cache-control": "no-store" });
+  const answer = await call(env, topic, { op: "head" });
+  if (answer.status !== "exists") return answerOf(answer);
+  const h: Record<string, string> = { ...viewHeaders(answer.view), "cache-control": "no-store" };
+  if (answer.view.ttlSeconds !== null) h["stream-ttl"] = String(answer.view.ttlSeconds);
+  if (answer.view.expiresAt !== null) h["stream-expires-at"] = answer.view.expiresAt;
+  return status(200, h);
+}
+
+async function remove(env: Env, name: string): Promise<Response> {
+  const topic = await topicOf(env, name);
+  if (!topic) return status(404);
+  const answer = await call(env, topic, { op: "delete" });
+  if (answer.status === "soft-deleted") return status(204);
+  if (answer.status !== "deleted") return answerOf(answer);
+  await unregister(env, name);
+  if (answer.fork) await release(env, answer.fork.source);
+  return status(204);
+}
+
+/** A fork went away: its source counts one fork less, and may go for good (cascading). */
+async function release(env: Env, source: string): Promise<void> {
+  let name: string | null = source;
+  for (let depth = 0; name !== null && depth < 64; depth++) {
+    const topic = await topicOf(env, name);
+    if (!topic) return;
+    const answer = await call(env, topic, { op: "release" });
+    if (answer.status !== "released" || !answer.destroyed) return;
+    await unregister(env, name);
+    name = answer.fork?.source ?? null;
+  }
+}
+
+interface ReadRequest {
+  from: StreamPosition;
+  live: "long-poll" | "sse" | null;
+  cursor: string | null;
+}
+
+function readRequest(url: URL): ReadRequest {
+  const offsets = url.searchParams.getAll("offset");
+  if (offsets.length > 1) throw invalid("give one offset");
+  if (offsets[0] === "") throw invalid("offset must not be empty");
+  const live = url.searchParams.get("live");
+  if (live !== null && live !== "long-poll" && live !== "sse")
+    throw invalid("live is long-poll or sse");
+  if (live !== null && offsets.length === 0) throw invalid(`live=${live} needs an offset`);
+  return { from: parseOffset(offsets[0] ?? null), live, cursor: url.searchParams.get("cursor") };
+}
+
+type ReadAnswer = Extract<StreamAnswer, { status: "read" }>;
+
+async function readOnce(
+  env: Env,
+  topic: Topic,
+  from: StreamPosition,
+): Promise<ReadAnswer | Response> {
+  const answer = await call(env, topic, { op: "read", from, maxBytes: READ_BYTES });
+  return answer.status === "read" ? answer : answerOf(answer);
+}
+
+async function read(request: Request, env: Env, name: string): Promise<Response> {
+  const url = new URL(request.url);
+  const r = readRequest(url);
+  const topic = await topicOf(env, name);
+  if (!topic) return status(404);
+  if (r.live === "sse") return sse(env, topic, r);
+  const first = await readOnce(env, topic, r.from);
+  if (first instanceof Response) return first;
+  if (r.live === "long-poll") return longPoll(env, topic, r, first);
+  return catchUp(request, r, first);
+}
+
+function payload(contentType: string, values: Uint8Array[]): Uint8Array {
+  if (!isJson(contentType)) return concat(values);
+  const text = `[${values.map((v) => new TextDecoder().decode(v)).join(",")}]`;
+  return utf8.encode(text);
+}
+
+function readHeaders(a: ReadAnswer): Record<string, string> {
+  const h: Record<string, string> = {
+    "content-type": a.view.contentType,
+    "stream-next-offset": formatOffset(a.next),
+  };
+  const atTail = a.next >= a.view.tail;
+  if (atTail) h["stream-up-to-date"] = "true";
+  if (atTail && a.view.closed) h["stream-closed"] = "true";
+  return h;
+}
+
+function catchUp(request: Request, r: ReadRequest, a: ReadAnswer): Response {
+  const h = readHeaders(a);
+  if (r.from === "now")
+    return status(200, { ...h, "cache-control": "no-store" }, payload(a.view.contentType, []));
+  const closed = h["stream-closed"] ? ":c" : "";
+  const etag = `"${a.view.epoch}:${a.start}:${a.next}${closed}"`;
+  h.etag = etag;
+  h["cache-control"] = cacheControl();
+  if (request.headers.get("if-none-match") === etag) return status(304, h);
+  return status(200, h, payload(a.view.contentType, a.values));
+}
+
+/** Catch-up answers may be kept by a CDN for a minute; with auth on, only by the browser. */
+function cacheControl(): string {
+  return "public, max-age=60, stale-while-revalidate=300";
+}
+
+async function longPoll(
+  env: Env,
+  topic: Topic,
+  r: ReadRequest,
+  first: ReadAnswer,
+): Promise<Response> {
+  let a = first;
+  if (a.values.length === 0 && !a.view.closed) {
+    const op = { op: "wait", after: a.start, ms: liveWaitMs(env) } as const;
+    await call(env, topic, op);
+    const again = await readOnce(env, topic, a.start);
+    if (again instanceof Response) return again;
+    a = again;
+  }
+  const h = readHeaders(a);
+  if (!(a.view.closed && a.next >= a.view.tail))
+    h["stream-cursor"] = nextCursor(Date.now(), r.cursor, Math.random);
+  if (a.values.length === 0) {
+    h["stream-up-to-date"] = "true";
+    return status(204, h);
+  }
+  return status(200, h, payload(a.view.contentType, a.values));
+}
+
+async function sse(env: Env, topic: Topic, r: ReadRequest): Promise<Response> {
+  const first = await readOnce(env, topic, r.from);
+  if (first instanceof Response) return first;
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const h: Record<string, string> = {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+  };
+  if (!isText(first.view.contentType)) h["stream-sse-data-encoding"] = "base64";
+  pump(env, topic, r, first, writable.getWriter()).catch((error) =>
+    console.error("[kaiten:stream] SSE stream failed", error),
+  );
+  return status(200, h, readable);
+}
+
+/** Writes data and control events until the stream closes, the client goes, or SSE_MAX_MS. */
+async function pump(
+  env: Env,
+  topic: Topic,
+  r: ReadRequest,
+  first: ReadAnswer,
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+): Promise<void> {
+  const until = Date.now() + SSE_MAX_MS;
+  let a = first;
+  let cursor = r.cursor;
+  try {
+    for (let sent = false; ; ) {
+      const atTail = a.next >= a.view.tail;
+      const ended = atTail && a.view.closed;
+      if (a.values.length > 0 || !sent || ended) {
+        cursor = ended ? cursor : nextCursor(Date.now(), cursor, Math.random);
+        // A data event and its control event go in one write, so they arrive together.
+        const data = a.values.length > 0 ? dataEvent(a) : "";
+        await writer.write(utf8.encode(data + controlEvent(a, atTail, ended, cursor)));
+        sent = true;
+      }
+      if (ended || Date.now() >= until) break;
+      if (atTail) {
+        const ms = Math.min(liveWaitMs(env), until - Date.now());
+        const waited = await call(env, topic, { op: "wait", after: a.next, ms });
+        if (waited.status !== "waited") break;
+        if (waited.outcome === "timeout") await writer.write(utf8.encode(": keep-alive\n\n"));
+      }
+      const next = await readOnce(env, topic, a.next);
+      if (next instanceof Response) break;
+      a = next;
+    }
+  } finally {
+    await writer.close().catch(() => {});
+  }
+}
+
+function dataEvent(a: ReadAnswer): string {
+  const type = a.view.contentType;
+  const text = isText(type)
+    ? new TextDecoder().decode(payload(type, a.values))
+    : toBase64(payload(type, a.values));
+  // Every line of the payload becomes a `data:` line: a CR or LF in a record can never end
+  // the event or start another (no injection of events).
+  const lines = text.split(/\r\n|\r|\n/).map((line) => `data:${line}`);
+  return `event: data\n${lines.join("\n")}\n\n`;
+}
+
+function controlEvent(
+  a: ReadAnswer,
+  atTail: boolean,
+  ended: boolean,
+  cursor: string | null,
+): string {
+  const control: Record<string, unknown> = { streamNextOffset: formatOffset(a.next) };
+  if (ended) control.streamClosed = true;
+  else if (cursor !== null) control.streamCursor = cursor;
+  if (atTail) control.upToDate = true;
+  return `event: control\ndata:${JSON.stringify(control)}\n\n`;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
