@@ -219,11 +219,11 @@ export class Link {
       this.#refused = token;
       fatal = false;
     }
+    // The status first: users may release the link (and the client forget it) as they hear
+    // of a fatal error, and the client's status must still show it (a refused token, say).
+    if (fatal) this.#setStatus(status(State.Closed, 0, 0, error));
     for (const u of [...this.users]) u.dropped(error, fatal);
-    if (fatal) {
-      this.#setStatus(status(State.Closed, 0, 0, error));
-      return;
-    }
+    if (fatal) return;
     const delay = renew ? 0 : backoffDelay(this.#attempt++, this.#o);
     this.#setStatus(status(State.Reconnecting, this.#attempt, delay, error));
     this.#retry = setTimeout(() => this.connect(), delay);

@@ -114,6 +114,18 @@ describe("refusals", () => {
     expect(await broker().readAll(topic, 0)).toEqual([]);
   });
 
+  it("ends a subscription whose socket is refused at the upgrade (close 4026) and shows the error in client.status", async () => {
+    const topic = topicName("upgrade");
+    await broker().createTopic(topic);
+    // `create` lets the SDK describe the topic over HTTP, but gives its socket nothing to do.
+    const { source, calls } = counted(() => mint({ scope: `create:${topic}` }));
+    const c = client(broker().url, { token: source });
+    const error = await c.subscribe(topic, { from: "earliest" }).closed;
+    expect(error).toMatchObject({ code: "FORBIDDEN", retriable: false });
+    expect(c.status).toMatchObject({ state: "closed", error: { code: "FORBIDDEN" } });
+    expect(calls).toHaveLength(1);
+  });
+
   it("sends the token as Authorization: Bearer on its HTTP calls", async () => {
     const topic = topicName("bearer");
     await broker().createTopic(topic);
