@@ -158,6 +158,11 @@ export class Client extends Emitter<ClientEvents> {
    * Partition count and record size limit from `GET /v1/topics/{t}?create=true` (§11.1),
    * which creates the topic as a Kafka metadata request does. Retried like a socket.
    */
+  /** @internal The token to send now (from the token function when one is due). */
+  async token(): Promise<string | undefined> {
+    return this.#tokens.get();
+  }
+
   /** @internal */
   nextRequestId(): number {
     this.#requestId = (this.#requestId % 0xffff_fffe) + 1;
