@@ -40,7 +40,7 @@ const INTERNAL_PROPS = new RegExp(
     // the SDK's own objects
     "users|isOpen|opened|dropped|frame|took|reader|record|sealed|settled|dead|failAll|idle",
     "acks|left|subscribed|fail|forget|release|link|wake|connect|nextRequestId|backoff|topicInfo",
-    "stop|seal|gap|reset|turn|index|type|format|batch|duplicate|finish|http",
+    "stop|seal|gap|reset|turn|index|type|format|batch|duplicate|finish|http|tokens|renews|due",
   ].join("|")})$`,
 );
 

@@ -7,7 +7,9 @@ import { gzipSync } from "node:zlib";
 
 const dist = fileURLToPath(new URL("../dist", import.meta.url));
 /** Bytes, minified and gzipped. */
-const BUDGETS = { "index.js": 8 * 1024, "track.js": 3 * 1024, "group.js": 3 * 1024 };
+// index.js: 8.5 KiB since tokens (a function refreshed in-band before exp, renewed once after
+// a 401; PROTOCOL.md §15) added 0.5 KiB to an entry that had 0.1 KiB left.
+const BUDGETS = { "index.js": 8.5 * 1024, "track.js": 3 * 1024, "group.js": 3 * 1024 };
 
 let over = false;
 for (const [file, budget] of Object.entries(BUDGETS)) {

@@ -3,6 +3,7 @@
  * producer and one subscription), topic metadata, the page's network and visibility events,
  * and the combined status shown to UIs.
  */
+import { renewable, type TokenSource, type Tokens, tokens } from "./auth.ts";
 import type { Ack } from "./batcher.ts";
 import { ClientCode, closedError, KaitenClientError } from "./errors.ts";
 import { combine, deferred, Emitter, State, type Status, same, status } from "./events.ts";
@@ -20,14 +21,18 @@ import { type RecordCallback, type SubscribeOptions, Subscription } from "./subs
 
 export interface ClientOptions
   extends Partial<ProducerOptions>,
-    Partial<Omit<LinkOptions, "WebSocket">> {
+    Partial<Omit<LinkOptions, "WebSocket" | "tokens">> {
   /** The broker's HTTP address, such as "https://kaiten.example.com" or "http://127.0.0.1:8787". */
   url: string;
   /**
-   * Sent as `?token=` and, where the runtime allows headers, as `Authorization: Bearer`.
-   * The broker does not check tokens yet. Default: none
+   * A JWT (PROTOCOL.md §15), or a function returning one, sync or async. A function is
+   * called at connect, before the token expires (read from its `exp`: a tenth of its life
+   * and at least 3 s early; sockets then refresh in-band without dropping), and once more
+   * when the broker refuses a token (401) before the SDK gives up. Sent as `Authorization:
+   * Bearer` on HTTP and, on WebSockets, as `?token=` (and the header where the class takes
+   * headers). Default: none
    */
-  token?: string;
+  token?: TokenSource;
   /** A WebSocket class; pass `ws` on Node 20. Default: globalThis.WebSocket */
   WebSocket?: WebSocketClass;
   /** Default: globalThis.fetch */
@@ -55,6 +60,7 @@ export class Client extends Emitter<ClientEvents> {
   readonly #topics = new Map<string, Promise<TopicInfo>>();
   readonly #subs = new Set<Subscription>();
   readonly #link: LinkOptions;
+  readonly #tokens: Tokens;
   readonly #producer: Producer;
   readonly #end = deferred<undefined>();
   /** @internal */
@@ -71,6 +77,7 @@ export class Client extends Emitter<ClientEvents> {
     this.#o = this.options = o;
     this.closed = this.#end.promise;
     this.serde = o.serde ?? jsonSerde;
+    this.#tokens = tokens(o.token);
     this.#link = {
       WebSocket: globalThis.WebSocket as WebSocketClass,
       pingIntervalMs: 15_000,
@@ -79,6 +86,7 @@ export class Client extends Emitter<ClientEvents> {
       maxDelayMs: 15_000,
       random: Math.random,
       ...o,
+      tokens: this.#tokens,
     };
     this.#producer = new Producer(this, {
       lingerMs: 5,
@@ -135,11 +143,9 @@ export class Client extends Emitter<ClientEvents> {
     return this.#links.map((l) => l[1]);
   }
 
-  /** An absolute URL of the broker, with the token as a query parameter. */
+  /** An absolute URL of the broker (the token travels apart: links add it at each connect). */
   #url(path: string): URL {
-    const url = new URL(`v1/topics/${path}`, this.#o.url.replace(/\/?$/, "/"));
-    if (this.#o.token) url.searchParams.set("token", this.#o.token);
-    return url;
+    return new URL(`v1/topics/${path}`, this.#o.url.replace(/\/?$/, "/"));
   }
 
   #listen(method: "addEventListener" | "removeEventListener"): void {
@@ -152,6 +158,11 @@ export class Client extends Emitter<ClientEvents> {
    * Partition count and record size limit from `GET /v1/topics/{t}?create=true` (§11.1),
    * which creates the topic as a Kafka metadata request does. Retried like a socket.
    */
+  /** @internal The token to send now (from the token function when one is due). */
+  async token(): Promise<string | undefined> {
+    return this.#tokens.get();
+  }
+
   /** @internal */
   nextRequestId(): number {
     this.#requestId = (this.#requestId % 0xffff_fffe) + 1;
@@ -182,15 +193,26 @@ export class Client extends Emitter<ClientEvents> {
 
   async #fetchTopic(name: string): Promise<TopicInfo> {
     const url = this.#url(`${encodeURIComponent(name)}?create=true`);
+    let refused: string | undefined;
+    let renewed = false;
     for (let attempt = 0; ; attempt++) {
       let e: KaitenClientError;
+      let token: string | undefined;
       try {
-        const res = await (this.#o.fetch ?? fetch)(url);
+        token = await this.#tokens.get(refused);
+        const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+        const res = await (this.#o.fetch ?? fetch)(url, { headers });
         const body = await res.json();
         if (res.ok) return body;
         e = new KaitenClientError(body.error.code, body.error.message);
       } catch (error) {
         e = new KaitenClientError(ClientCode.Connection, String(error));
+      }
+      // A refused token: ask for a new one, once, then give up (PROTOCOL.md §15.3).
+      if (renewable(e.code) && this.#tokens.renews && !renewed) {
+        renewed = true;
+        refused = token;
+        continue;
       }
       if (!e.retriable) throw e;
       await new Promise((r) => setTimeout(r, this.backoff(attempt)));

@@ -31,9 +31,9 @@ export const status = (
   error,
 });
 
-/** How bad a state is, to show the worst of many sockets. */
+/** How bad a state is, to show the worst of many sockets: closed by an error is the worst. */
 const RANK = { closed: 0, open: 1, connecting: 2, reconnecting: 3 };
-const rank = (s: Status) => RANK[s.state] * 1e9 + s.attempt;
+const rank = (s: Status) => (s.error && s.state === "closed" ? 4 : RANK[s.state]) * 1e9 + s.attempt;
 
 /** One status for many sockets: the worst state, and among reconnecting ones the most attempts. */
 export const combine = (all: Status[], previous: Status): Status =>

@@ -147,7 +147,9 @@ export class GroupMember<T = unknown>
       o.url.replace(/\/?$/, "/"),
     );
     const headers: Record<string, string> = { "content-type": "application/json" };
-    if (o.token) headers.authorization = `Bearer ${o.token}`;
+    // The client's token: a token function is asked when due, as for the client's own calls.
+    const token = await this.#client.token();
+    if (token) headers.authorization = `Bearer ${token}`;
     const res = await (o.fetch ?? fetch)(url, {
       method,
       headers,

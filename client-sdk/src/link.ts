@@ -5,6 +5,7 @@
  * share a link; each is a LinkUser that sends again what it needs whenever a socket opens.
  */
 import { FrameType, PING, type ServerFrame, SUBPROTOCOL } from "@kaiten/protocol";
+import { authFrame, renewable, type Tokens } from "./auth.ts";
 import { ClientCode, closeError, KaitenClientError } from "./errors.ts";
 import { State, type Status, status } from "./events.ts";
 import { decodeServerFrame } from "./frames.ts";
@@ -28,8 +29,8 @@ export type WebSocketClass = new (
 
 export interface LinkOptions {
   WebSocket: WebSocketClass;
-  /** Sent as `Authorization: Bearer` where the WebSocket class takes headers (`ws`). */
-  token?: string | undefined;
+  /** Sent as `?token=` and as `Authorization: Bearer` where the WebSocket class takes headers (`ws`). Default: none */
+  tokens?: Tokens | undefined;
   /** Send `ping` this often. Default: 15_000 (PROTOCOL.md §3.2 asks for 15 to 30 s) */
   pingIntervalMs: number;
   /** A socket that answers nothing for this long after a ping is dead. Default: 5_000 */
@@ -72,6 +73,12 @@ export class Link {
   #retry: ReturnType<typeof setTimeout> | undefined;
   #ping: ReturnType<typeof setInterval> | undefined;
   #pong: ReturnType<typeof setTimeout> | undefined;
+  #renew: ReturnType<typeof setTimeout> | undefined;
+  /** The token of the current socket; the broker's refusal of it asks the token function for another. */
+  #token: string | undefined;
+  #refused: string | undefined;
+  /** A new token was asked for after a 401, and no socket has been healthy since: the next 401 is final. */
+  #renewed = false;
 
   constructor(url: string, o: LinkOptions, onStatus: OnStatus) {
     this.url = url;
@@ -82,10 +89,21 @@ export class Link {
   /** Opens a socket; called after the first user joined, and by each retry. */
   connect(): void {
     this.#retry = undefined;
-    const token = this.#o.token;
+    const token = this.#o.tokens?.get(this.#refused);
+    this.#refused = undefined;
+    if (!(token instanceof Promise)) this.#open(token);
+    else
+      token
+        .then((t) => this.status.state !== State.Closed && this.#open(t))
+        .catch((e) => this.#down(new KaitenClientError(ClientCode.Connection, String(e))));
+  }
+
+  #open(token: string | undefined): void {
+    this.#token = token;
+    const url = token ? `${this.url}?token=${encodeURIComponent(token)}` : this.url;
     // A constructor that throws (no WebSocket class on Node without the option) throws to the
     // produce or subscribe call that opened this link.
-    const ws = new this.#o.WebSocket(this.url, SUBPROTOCOL, {
+    const ws = new this.#o.WebSocket(url, SUBPROTOCOL, {
       headers: token ? { authorization: `Bearer ${token}` } : {},
     }) as WebSocketLike;
     this.#ws = ws;
@@ -126,6 +144,7 @@ export class Link {
   #opened(): void {
     this.isOpen = true;
     this.#ping = setInterval(() => this.#sendPing(), this.#o.pingIntervalMs);
+    this.#schedule();
     this.#setStatus(status(State.Open));
     for (const u of [...this.users]) u.opened();
   }
@@ -144,6 +163,14 @@ export class Link {
     this.#pong = undefined;
     if (typeof data === "string") return;
     const bytes = new Uint8Array(data as ArrayBuffer);
+    // AUTHED: the socket holds the new token (§15.4). A refused AUTH is an ERROR no user
+    // claims; the old token then holds until the broker closes with TOKEN_EXPIRED.
+    if (bytes[0] === FrameType.Authed) {
+      this.#attempt = 0;
+      this.#renewed = false;
+      this.#schedule();
+      return;
+    }
     let frame: ServerFrame;
     try {
       frame = decodeServerFrame(bytes);
@@ -155,20 +182,49 @@ export class Link {
       // Request id 0: a refusal (the close code that follows carries it) or a frame of ours the broker could not read.
       if (!frame.requestId) return;
       // A healthy answer ends the backoff; a socket that opens and is refused must not.
-    } else this.#attempt = 0;
+    } else {
+      this.#attempt = 0;
+      this.#renewed = false;
+    }
     for (const u of this.users) if (u.frame(frame, bytes.length)) return;
+  }
+
+  /** Refreshes the socket's token in-band (AUTH) when it is due, with no drop and no gap. */
+  #schedule(): void {
+    const tokens = this.#o.tokens;
+    if (!tokens?.renews) return;
+    clearTimeout(this.#renew);
+    // At least a second apart: a token already near its end must not make a busy loop.
+    const wait = Math.max(1_000, Math.min(tokens.due() - Date.now(), 2 ** 31 - 1));
+    this.#renew = setTimeout(async () => {
+      try {
+        // Not the socket's token: a timer may fire a little early, before it is due.
+        const token = (await tokens.get(this.#token)) as string;
+        if (this.send(authFrame(token))) this.#token = token;
+      } catch {
+        this.#schedule();
+      }
+    }, wait);
   }
 
   /** The socket is gone: tell the users, then retry unless the error says it is pointless. */
   #down(error: KaitenClientError, fatal = !error.retriable): void {
+    const token = this.#token;
     this.#detach();
     if (this.status.state === State.Closed) return;
-    for (const u of [...this.users]) u.dropped(error, fatal);
-    if (fatal) {
-      this.#setStatus(status(State.Closed, 0, 0, error));
-      return;
+    // A 401: the token function is asked once more, and the next socket opens at once.
+    const renew = renewable(error.code) && this.#o.tokens?.renews && !this.#renewed;
+    if (renew) {
+      this.#renewed = true;
+      this.#refused = token;
+      fatal = false;
     }
-    const delay = backoffDelay(this.#attempt++, this.#o);
+    // The status first: users may release the link (and the client forget it) as they hear
+    // of a fatal error, and the client's status must still show it (a refused token, say).
+    if (fatal) this.#setStatus(status(State.Closed, 0, 0, error));
+    for (const u of [...this.users]) u.dropped(error, fatal);
+    if (fatal) return;
+    const delay = renew ? 0 : backoffDelay(this.#attempt++, this.#o);
     this.#setStatus(status(State.Reconnecting, this.#attempt, delay, error));
     this.#retry = setTimeout(() => this.connect(), delay);
   }
@@ -179,7 +235,8 @@ export class Link {
     clearTimeout(this.#retry);
     clearInterval(this.#ping);
     clearTimeout(this.#pong);
-    this.#ws = this.#retry = this.#ping = this.#pong = undefined;
+    clearTimeout(this.#renew);
+    this.#ws = this.#retry = this.#ping = this.#pong = this.#renew = undefined;
     this.isOpen = false;
     if (!ws) return;
     ws.onopen = ws.onmessage = ws.onclose = null;

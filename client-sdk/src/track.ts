@@ -8,6 +8,10 @@
  * a later page sending what an earlier one left in the outbox, another tab) is stored once,
  * in whatever order the copies arrive.
  *
+ * With a site key (PROTOCOL.md §15.5) the broker checks the page's origin and a rate: over the
+ * rate (429) the tracker waits out `Retry-After`, and when refused (401, 403) it stops
+ * sending; either way the batches stay in the outbox, so nothing is dropped.
+ *
  *   const tracker = createTracker({ url: "https://kaiten.example.com", topic: "clicks", autocapture: true });
  *   tracker.track("signup", { plan: "pro" });
  */
@@ -17,8 +21,13 @@ export interface TrackerOptions {
   /** The broker's HTTP address. */
   url: string;
   topic: string;
-  /** A publish-only key, sent as `?siteKey=`. The broker does not check it yet. Default: none */
+  /**
+   * A site key (`pk_…`, from `POST /v1/site-keys`): public, produce-only, valid from the
+   * origins it names. Sent as `?key=`. Needed by a broker with auth on. Default: none
+   */
   siteKey?: string;
+  /** Called once when the broker refuses the tracker (401 or 403): it then stops sending. Default: none */
+  onRefused?: (error: TrackerError) => void;
   /** How often batches are sent, in ms. Default: 3_000 */
   flushIntervalMs?: number;
   /** How long events gather before they are written to the outbox as a batch, in ms. Default: 250 */
@@ -31,6 +40,14 @@ export interface TrackerOptions {
   database?: string;
 }
 
+/** A refusal of the broker, from its error body (PROTOCOL.md §8). */
+export interface TrackerError {
+  status: number;
+  /** FORBIDDEN (wrong origin, topic or key), UNAUTHENTICATED (unknown or revoked key)... */
+  code: string;
+  message: string;
+}
+
 export interface Tracker {
   /** Records an event with properties; the page URL is added. */
   track(event: string, props?: Record<string, unknown>): void;
@@ -38,6 +55,8 @@ export interface Tracker {
   flush(): Promise<void>;
   /** Flushes, then stops the timer and listeners. */
   close(): Promise<void>;
+  /** The refusal that stopped sending, if any; the outbox keeps every batch. */
+  readonly refused: TrackerError | undefined;
 }
 
 interface TrackEvent {
@@ -50,7 +69,7 @@ export function createTracker(o: TrackerOptions): Tracker {
     `v1/topics/${encodeURIComponent(o.topic)}/records`,
     o.url.replace(/\/?$/, "/"),
   );
-  if (o.siteKey) url.searchParams.set("siteKey", o.siteKey);
+  if (o.siteKey) url.searchParams.set("key", o.siteKey);
   const endpoint = url.href;
   const outbox = new Outbox(o.database ?? "kaiten-track");
   const page = Math.random().toString(36).slice(2) + Date.now().toString(36);
@@ -59,6 +78,10 @@ export function createTracker(o: TrackerOptions): Tracker {
   let open: TrackEvent[] = [];
   let batches = 0;
   let sealTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Nothing is sent before this time (ms): the broker asked to wait (429 and Retry-After). */
+  let waitUntil = 0;
+  let refused: TrackerError | undefined;
+  const held = () => refused || Date.now() < waitUntil;
 
   const seal = () => {
     clearTimeout(sealTimer);
@@ -76,7 +99,7 @@ export function createTracker(o: TrackerOptions): Tracker {
   };
 
   const send = async (row: Row) => {
-    if (sending.has(row.id)) return;
+    if (sending.has(row.id) || held()) return;
     sending.add(row.id);
     try {
       // text/plain is a simple request: no CORS preflight, and it survives unload with keepalive.
@@ -86,8 +109,24 @@ export function createTracker(o: TrackerOptions): Tracker {
         keepalive: true,
         headers: { "content-type": "text/plain" },
       });
-      // Stored (or stored before: 409 DUPLICATE_TOO_OLD), or refused for good: done with it.
-      if (res.status < 429 || (res.status > 429 && res.status < 500)) {
+      const status = res.status;
+      if (status === 429) {
+        // Retry-After is in seconds; without it, wait a flush interval.
+        waitUntil = Date.now() + (Number(res.headers.get("retry-after")) || 3) * 1_000;
+      } else if (status === 401 || status === 403) {
+        // The key is unknown, revoked, or not for this origin or topic: retrying cannot help,
+        // but the batches stay in the outbox for a page that may send them (a fixed key).
+        if (!refused) {
+          const body = await res.json().catch(() => ({}));
+          refused = {
+            status,
+            code: body.error?.code ?? String(status),
+            message: body.error?.message ?? "",
+          };
+          o.onRefused?.(refused);
+        }
+      } else if (status < 500) {
+        // Stored (or stored before: 409 DUPLICATE_TOO_OLD), or a batch that can never be stored.
         rows.delete(row.id);
         await outbox.delete(row.id);
       }
@@ -109,6 +148,7 @@ export function createTracker(o: TrackerOptions): Tracker {
     // pagehide always; visibilitychange only to hidden (pagehide may come while still "visible").
     if (e.type !== "pagehide" && globalThis.document?.visibilityState !== "hidden") return;
     seal();
+    if (held()) return;
     for (const row of rows.values()) {
       if (!sending.has(row.id) && !navigator.sendBeacon?.(row.url, row.body)) send(row);
     }
@@ -142,6 +182,9 @@ export function createTracker(o: TrackerOptions): Tracker {
   return {
     track,
     flush,
+    get refused() {
+      return refused;
+    },
     async close() {
       clearInterval(timer);
       clearTimeout(sealTimer);

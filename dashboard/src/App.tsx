@@ -1,3 +1,4 @@
+import { AuthOffNotice, WhoAmI } from "./components/Auth.tsx";
 import { ConnectionBanner, ConnectionPill } from "./components/Connection.tsx";
 import { Link } from "./components/Link.tsx";
 import { useDash } from "./hooks.ts";
@@ -45,6 +46,7 @@ export function App() {
           ))}
         </nav>
         <div className="sidebar-foot">
+          <WhoAmI />
           <ConnectionPill />
           <div className="broker-url" title="Broker">
             {url.replace(/^https?:\/\//, "")}
@@ -52,6 +54,7 @@ export function App() {
         </div>
       </aside>
       <main className="main">
+        <AuthOffNotice />
         <ConnectionBanner />
         <CurrentPage />
       </main>

@@ -1,6 +1,7 @@
 /** The thin binding: components read the vanilla store with zustand's useStore. */
 import { createContext, useContext } from "react";
 import { useStore } from "zustand";
+import { denied, type Right } from "./store/auth.ts";
 import type { Dashboard } from "./store/dashboard.ts";
 import type { DashboardState } from "./store/state.ts";
 
@@ -19,4 +20,14 @@ export function useDash<T>(selector: (s: DashboardState) => T): T {
 
 export function useActions(): Dashboard["actions"] {
   return useDashboard().actions;
+}
+
+/** Signing in and out (there is no session before the first sign-in). */
+export function useAuth(): Dashboard["auth"] {
+  return useDashboard().auth;
+}
+
+/** Why the signed-in token may not take this action, or null when it may (store/auth.ts). */
+export function useDenied(right: Right, topic?: string): string | null {
+  return useDash((s) => denied(s.auth, right, topic));
 }

@@ -1,7 +1,7 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
-import { App } from "./App.tsx";
 import { DashboardContext } from "./hooks.ts";
+import { Root } from "./Root.tsx";
 import { createDashboard } from "./store/dashboard.ts";
 import "uplot/dist/uPlot.min.css";
 import "./styles.css";
@@ -13,7 +13,7 @@ const dashboard = createDashboard(broker ? { url: broker } : {});
 createRoot(document.getElementById("root") as HTMLElement).render(
   <StrictMode>
     <DashboardContext.Provider value={dashboard}>
-      <App />
+      <Root />
     </DashboardContext.Provider>
   </StrictMode>,
 );

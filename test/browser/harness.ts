@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:http";
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll } from "vitest";
-import { Broker, freePort } from "../../client-sdk/test/support/broker.ts";
+import { Broker, type BrokerOptions, freePort } from "../../client-sdk/test/support/broker.ts";
 import { launchChromium } from "../lib/chromium.ts";
 
 const DIST = fileURLToPath(new URL("../../client-sdk/dist/", import.meta.url));
@@ -17,6 +17,8 @@ export interface Harness {
   browser: Browser;
   /** The static server's origin. */
   origin: string;
+  /** The same server as another origin (127.0.0.1 rather than localhost): a site that is not `origin`. */
+  otherOrigin: string;
   /** A fresh browser context (own storage, own network state). */
   context(): Promise<BrowserContext>;
 }
@@ -26,12 +28,16 @@ export const page = (entry: "index" | "track", script: string) =>
   `<!doctype html><meta charset="utf-8"><title>kaiten test</title><button id="buy" class="cta big">Buy now</button>
 <script type="module">import * as kaiten from "/dist/${entry}.js"; window.kaiten = kaiten; ${script}</script>`;
 
-export function useHarness(pages: Record<string, string>): () => Harness {
+/** `broker`: options of the broker, read when it starts (a jwt broker for the auth tests). Default: auth off */
+export function useHarness(
+  pages: Record<string, string>,
+  broker: () => BrokerOptions = () => ({}),
+): () => Harness {
   let h: Harness | undefined;
   let server: Server | undefined;
   const contexts: BrowserContext[] = [];
   beforeAll(async () => {
-    const broker = await Broker.start();
+    const b = await Broker.start(broker());
     server = createServer((req, res) => {
       const path = (req.url ?? "/").split("?")[0] as string;
       if (path.startsWith("/dist/")) {
@@ -40,16 +46,17 @@ export function useHarness(pages: Record<string, string>): () => Harness {
       }
       const html = pages[path.slice(1)];
       res.writeHead(html ? 200 : 404, { "content-type": "text/html" });
-      res.end(html?.replaceAll("BROKER_URL", broker.url) ?? "not found");
+      res.end(html?.replaceAll("BROKER_URL", b.url) ?? "not found");
     });
     const port = await freePort();
     await new Promise<void>((resolve) => server?.listen(port, "127.0.0.1", resolve));
     const browser = await launchChromium();
     h = {
-      broker,
+      broker: b,
       browser,
       // "localhost" rather than 127.0.0.1: a secure context, like the https pages the SDK runs on.
       origin: `http://localhost:${port}`,
+      otherOrigin: `http://127.0.0.1:${port}`,
       async context() {
         const c = await browser.newContext();
         contexts.push(c);

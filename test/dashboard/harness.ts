@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll } from "vitest";
-import { type Broker, useBroker } from "../lib/broker.ts";
+import { type Broker, type BrokerOptions, useBroker } from "../lib/broker.ts";
 import { launchChromium } from "../lib/chromium.ts";
 import { postJson } from "../lib/http.ts";
 
@@ -19,8 +19,9 @@ export interface Harness {
   open(path?: string): Promise<{ page: Page; errors: string[] }>;
 }
 
-export function useDashboard(): () => Harness {
-  const broker = useBroker();
+/** `options`: of the broker, such as test/lib/auth.ts's jwtArgs(). Default: auth off */
+export function useDashboard(options: BrokerOptions = {}): () => Harness {
+  const broker = useBroker(options);
   let browser: Browser | undefined;
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });

@@ -79,4 +79,13 @@ describe("overview", () => {
       .poll(() => raisedLinePixels(page, "chart-records"), { timeout: 10_000 })
       .toBeGreaterThan(20);
   });
+
+  it("says that auth is off, at the top of the page and in the sidebar, when the broker checks no tokens (§15.1)", async () => {
+    const { page } = await h().open("/");
+    const notice = page.getByTestId("auth-off");
+    await notice.waitFor({ timeout: 10_000 });
+    expect(await notice.textContent()).toContain("Auth is off");
+    expect(await page.getByTestId("auth-off-pill").isVisible()).toBe(true);
+    expect(await page.getByTestId("sign-in").count()).toBe(0);
+  });
 });

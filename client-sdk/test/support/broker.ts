@@ -79,6 +79,13 @@ function snapshotConfig(): string {
   return dir;
 }
 
+export interface BrokerOptions {
+  /** `wrangler dev` arguments, such as test/lib/auth.ts's jwtArgs(); without a `KAITEN_AUTH` var the broker runs with auth off. Default: none */
+  args?: string[];
+  /** Headers of the launcher's own API calls (createTopic, readAll), such as an admin token. Default: none */
+  headers?: Record<string, string>;
+}
+
 export class Broker {
   #child: ChildProcess | undefined;
   #output = "";
@@ -86,10 +93,15 @@ export class Broker {
   private constructor(
     readonly port: number,
     readonly stateDir: string,
+    readonly options: BrokerOptions,
   ) {}
 
-  static async start(): Promise<Broker> {
-    const broker = new Broker(await freePort(), mkdtempSync(join(tmpdir(), "kaiten-sdk-")));
+  static async start(options: BrokerOptions = {}): Promise<Broker> {
+    const broker = new Broker(
+      await freePort(),
+      mkdtempSync(join(tmpdir(), "kaiten-sdk-")),
+      options,
+    );
     await broker.launch();
     return broker;
   }
@@ -112,9 +124,11 @@ export class Broker {
       String(this.port),
       "--persist-to",
       this.stateDir,
-      // wrangler.toml ships closed; these tests run open, as `npm start` does.
-      "--var",
-      "KAITEN_AUTH:off",
+      // wrangler.toml ships closed; these tests run open, as `npm start` does, unless told otherwise.
+      ...(this.options.args?.some((a) => a.startsWith("KAITEN_AUTH:"))
+        ? []
+        : ["--var", "KAITEN_AUTH:off"]),
+      ...(this.options.args ?? []),
     ];
     // Its own inspector port: the default 9229 would clash with any other wrangler dev running.
     args.push("--inspector-port", String(await freePort()));
@@ -135,7 +149,8 @@ export class Broker {
     while (Date.now() < deadline) {
       if (child.exitCode !== null) break;
       try {
-        const res = await fetch(`${this.url}/v1/topics`, { signal: AbortSignal.timeout(2_000) });
+        // GET /v1 answers without a token, in either auth mode.
+        const res = await fetch(`${this.url}/v1`, { signal: AbortSignal.timeout(2_000) });
         if (res.ok) return;
       } catch {
         // Not listening yet.
@@ -163,13 +178,14 @@ export class Broker {
 
   /** JSON from the broker's HTTP API. */
   async api<T = Record<string, unknown>>(path: string, init?: RequestInit): Promise<T> {
-    const res = await fetch(`${this.url}${path}`, init);
+    const res = await fetch(`${this.url}${path}`, { ...init, headers: this.options.headers });
     return (await res.json()) as T;
   }
 
   async createTopic(name: string, config: Record<string, unknown> = {}): Promise<void> {
     const res = await fetch(`${this.url}/v1/topics`, {
       method: "POST",
+      headers: this.options.headers,
       body: JSON.stringify({ name, ...config }),
     });
     if (res.status >= 300) throw new Error(`create ${name}: ${res.status} ${await res.text()}`);

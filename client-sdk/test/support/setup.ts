@@ -8,12 +8,13 @@ import {
   type Rec,
   type Subscription,
 } from "../../src/index.ts";
-import { Broker } from "./broker.ts";
+import { Broker, type BrokerOptions } from "./broker.ts";
 
-export function useBroker(): () => Broker {
+/** One broker for the file; `options()` is read when it starts (test keys may be made in a hook). */
+export function useBroker(options: () => BrokerOptions = () => ({})): () => Broker {
   let broker: Broker | undefined;
   beforeAll(async () => {
-    broker = await Broker.start();
+    broker = await Broker.start(options());
   });
   afterEach((ctx) => {
     if (broker && ctx.task.result?.state === "fail") console.error(broker.output);

@@ -1,8 +1,9 @@
 import { type FormEvent, useEffect, useState } from "react";
+import { Denied } from "../components/Denied.tsx";
 import { Field, TopicOptions } from "../components/Field.tsx";
 import { Link } from "../components/Link.tsx";
 import { formatTime } from "../format.ts";
-import { useActions, useDash } from "../hooks.ts";
+import { useActions, useDash, useDenied } from "../hooks.ts";
 import { tailHref } from "../store/route.ts";
 
 const SAMPLE = '{\n  "event": "click",\n  "page": "/pricing",\n  "x": 412\n}';
@@ -28,6 +29,7 @@ export function Produce() {
     topics.load();
   }, [topics]);
   const parsed = parseValue(text);
+  const cannot = useDenied("produce", topic || undefined);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -123,10 +125,12 @@ export function Produce() {
             <button
               type="submit"
               className="btn btn-primary"
-              disabled={!topic || !!parsed.error || p.sending}
+              disabled={!topic || !!parsed.error || p.sending || !!cannot}
+              title={cannot ?? undefined}
             >
               {p.sending ? "Sending…" : "Send record"}
             </button>
+            <Denied reason={cannot} />
             {p.error && (
               <span className="form-error" role="alert">
                 {p.error}

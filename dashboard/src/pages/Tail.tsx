@@ -1,8 +1,9 @@
 import { type FormEvent, memo, useEffect, useState } from "react";
+import { Denied } from "../components/Denied.tsx";
 import { Empty } from "../components/Empty.tsx";
 import { Field, TopicOptions } from "../components/Field.tsx";
 import { formatCount, formatTime } from "../format.ts";
-import { useActions, useDash } from "../hooks.ts";
+import { useActions, useDash, useDenied } from "../hooks.ts";
 import type { StartFrom, TailOptions, TailRecord } from "../store/state.ts";
 import { TAIL_WINDOW } from "../store/tail.ts";
 
@@ -61,6 +62,7 @@ function TailForm({ initial }: { initial: TailOptions | null }) {
   const [offset, setOffset] = useState(initial?.offset ?? 0);
   const [time, setTime] = useState(initial?.time ?? Date.now() - 300_000);
   const count = list?.find((t) => t.name === topic)?.partitions ?? 0;
+  const cannot = useDenied("subscribe", topic || undefined);
 
   const [missing, setMissing] = useState<string | null>(null);
 
@@ -129,9 +131,15 @@ function TailForm({ initial }: { initial: TailOptions | null }) {
           />
         </Field>
       )}
-      <button type="submit" className="btn btn-primary" disabled={!topic}>
+      <button
+        type="submit"
+        className="btn btn-primary"
+        disabled={!topic || !!cannot}
+        title={cannot ?? undefined}
+      >
         Start tail
       </button>
+      <Denied reason={cannot} />
       {missing && (
         <div className="form-error" role="alert">
           There is no topic named “{missing}”. Create it on the Topics page, or produce to it.

@@ -1,4 +1,5 @@
 import { useEffect, useState } from "react";
+import { Denied } from "../components/Denied.tsx";
 import { Empty, Spinner } from "../components/Empty.tsx";
 import { Link } from "../components/Link.tsx";
 import {
@@ -9,7 +10,7 @@ import {
   formatSize,
   isSystemTopic,
 } from "../format.ts";
-import { useActions, useDash } from "../hooks.ts";
+import { useActions, useDash, useDenied } from "../hooks.ts";
 import { partitionRows, total } from "../store/derive.ts";
 import { topicHref } from "../store/route.ts";
 import { CreateTopic } from "./CreateTopic.tsx";
@@ -25,6 +26,7 @@ export function Topics() {
   // While the broker is unreachable the banner says so; a second notice would only repeat it.
   const unreachable = useDash((s) => s.connection.unreachable);
   const [creating, setCreating] = useState(false);
+  const cannotCreate = useDenied("admin");
   useEffect(() => {
     actions.load();
   }, [actions]);
@@ -52,10 +54,13 @@ export function Topics() {
           className="btn btn-primary"
           onClick={() => setCreating(!creating)}
           aria-expanded={creating}
+          disabled={!!cannotCreate}
+          title={cannotCreate ?? undefined}
         >
           {creating ? "Close" : "New topic"}
         </button>
       </header>
+      <Denied reason={cannotCreate} />
       {creating && <CreateTopic onDone={() => setCreating(false)} />}
       {t.error && !unreachable && <div className="notice">Could not load topics: {t.error}</div>}
       <div className="panel flush">

@@ -25,14 +25,27 @@ export interface Api {
   delete<T>(path: string): Promise<T>;
 }
 
-/** Calls `onReachable(true|false)` after each request, so the banner knows about HTTP too. */
-export function createApi(baseUrl: string, onReachable: (ok: boolean) => void): Api {
+/**
+ * Calls `onReachable(true|false)` after each request, so the banner knows about HTTP too. With
+ * a token, sends it as `Authorization: Bearer` and calls `onUnauthorized` on any 401.
+ */
+export function createApi(
+  baseUrl: string,
+  onReachable: (ok: boolean) => void,
+  auth: { token: string | null; onUnauthorized(why: string): void } = {
+    token: null,
+    onUnauthorized: () => {},
+  },
+): Api {
   const base = baseUrl.replace(/\/?$/, "/");
   async function request<T>(path: string, init?: RequestInit): Promise<T> {
     let res: Response;
+    const headers = new Headers(init?.headers);
+    if (auth.token) headers.set("authorization", `Bearer ${auth.token}`);
     try {
       res = await fetch(new URL(path.replace(/^\//, ""), base), {
         ...init,
+        headers,
         signal: AbortSignal.timeout(10_000),
       });
     } catch (error) {
@@ -43,6 +56,7 @@ export function createApi(baseUrl: string, onReachable: (ok: boolean) => void): 
     const body = await res.json().catch(() => null);
     if (!res.ok) {
       const e = body?.error;
+      if (res.status === 401) auth.onUnauthorized(e?.message ?? "the token was refused");
       throw new ApiError(e?.code ?? "HTTP", e?.message ?? `HTTP ${res.status}`, res.status);
     }
     return body as T;

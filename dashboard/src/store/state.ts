@@ -4,6 +4,7 @@
  * actions. Nothing here imports React.
  */
 import { createStore, type StoreApi } from "zustand/vanilla";
+import { type AuthState, initialAuth } from "./auth.ts";
 import type { MetricsValue } from "./series.ts";
 
 export type Page = "overview" | "topics" | "topic" | "tail" | "produce" | "notfound";
@@ -199,6 +200,7 @@ export interface GroupsState {
 
 export interface DashboardState {
   route: Route;
+  auth: AuthState;
   connection: ConnectionState;
   metrics: MetricsState;
   topics: TopicsState;
@@ -214,6 +216,7 @@ const noRates: Rates = { recordsIn: 0, recordsOut: 0, bytesIn: 0, bytesOut: 0 };
 export function initialState(url: string, route: Route): DashboardState {
   return {
     route,
+    auth: initialAuth,
     connection: {
       state: "connecting",
       attempt: 0,
