@@ -29,6 +29,7 @@ import type {
   ToChild,
 } from "./messages.ts";
 import { keyedPlan, keyOf } from "./plans.ts";
+import { sdkProduceJob, sdkSubscribeJob } from "./sdk-jobs.ts";
 
 interface Job {
   /** Connects and prepares; resolves when ready for `go`. */
@@ -260,11 +261,11 @@ function resumeJob(t: ResumeTask): Job {
 function jobFor(task: Task): Job {
   switch (task.role) {
     case "produce":
-      return produceJob(task);
+      return task.sdk ? sdkProduceJob(task) : produceJob(task);
     case "rate":
       return rateJob(task);
     case "subscribe":
-      return subscribeJob(task);
+      return task.sdk ? sdkSubscribeJob(task) : subscribeJob(task);
     case "idle":
       return idleJob(task);
     case "resume":

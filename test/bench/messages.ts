@@ -15,6 +15,8 @@ export interface ProduceTask {
   producer: number;
   keyed: boolean;
   idempotent: boolean;
+  /** Through @kaiten/client (one partition, unkeyed) instead of the lean client. Default: false */
+  sdk?: boolean;
 }
 
 export interface RateTask {
@@ -42,6 +44,8 @@ export interface SubscribeTask {
   /** Check that record n sits at offset n (a single producer on a fresh partition). */
   checkRecordNumbers: boolean;
   timeoutMs: number;
+  /** Through @kaiten/client instead of the lean client. Default: false */
+  sdk?: boolean;
 }
 
 export interface IdleTask {
