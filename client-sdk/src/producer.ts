@@ -79,6 +79,7 @@ export class Producer {
     }
     if (this.#error) throw this.#error;
     this.#queued += wires.length;
+    let last: Batcher | undefined;
     wires.forEach(([w, size], index) => {
       // Keyless records stick to one partition until its batch closes (sealed() moves it on).
       let p = partitions[index] ?? this.#sticky.get(topic);
@@ -86,7 +87,9 @@ export class Producer {
         p = Math.floor(Math.random() * n);
         this.#sticky.set(topic, p);
       }
-      this.#batcher(topic, p, n).add(w, size, { call, index });
+      // Most records of a call go where the one before went: no lookup for them.
+      if (last?.partition !== p) last = this.#batcher(topic, p, n);
+      last.add(w, size, call, index);
     });
   }
 
