@@ -42,7 +42,7 @@ const INTERNAL_PROPS = new RegExp(
     "acks|left|subscribed|fail|forget|release|link|wake|connect|nextRequestId|backoff|topicInfo",
     "stop|seal|gap|reset|turn|index|type|format|batch|duplicate|finish|http",
     // the SDK's receive path (records.ts) and batches in flight (batcher.ts)
-    "records|spent|attrs|keyAt|keyLength|valueAt|valueLength|headersAt|moved|calls|indexes",
+    "records|spent|attrs|keyAt|keyLength|valueAt|valueLength|headersAt|moved|calls|indexes|added",
   ].join("|")})$`,
 );
 

@@ -1,9 +1,10 @@
 /**
  * One partition's outgoing batches. Records gather in an open batch; it closes after
- * `lingerMs`, at `batchBytes`, at a quarter of `batchBytes` while a slot is free (a burst
- * fills several frames rather than one), or when an acknowledgement frees a slot. Up to
- * MAX_IN_FLIGHT batches are in flight per partition; while all slots are taken, the open
- * batch keeps growing, so batches adapt to the round trip.
+ * `lingerMs`, at `batchBytes`, when an acknowledgement frees a slot, or when a `produce`
+ * call leaves it at SEND_BYTES or more while a slot is free (Kafka's batch.size: a producer
+ * of large calls does not wait out the linger). Up to MAX_IN_FLIGHT batches are in flight
+ * per partition; while all slots are taken, the open batch keeps growing, so batches adapt
+ * to the round trip.
  *
  * With a producer id each batch carries a sequence, strict over WebSocket (§6 rule 4): 0,
  * then +1 per batch. Batches in flight are answered in the order sent (§5.1). When one is
@@ -75,6 +76,8 @@ const MAX_RECORDS = 10_000;
  * a reconnect is still recognized if it had been stored.
  */
 export const MAX_IN_FLIGHT = 5;
+/** An open batch of this many bytes goes at the end of a `produce` call if a slot is free. */
+const SEND_BYTES = 16_384;
 
 export function settle(call: Call, error: Error): void {
   if (call.settled) return;
@@ -119,13 +122,13 @@ export class Batcher implements LinkUser {
     this.#calls.push(call);
     this.#indexes.push(index);
     this.#bytes += size + 16;
-    if (
-      this.#bytes >= max ||
-      this.#open.length >= MAX_RECORDS ||
-      (this.#bytes * 4 >= max && this.#queue.length < MAX_IN_FLIGHT)
-    )
-      this.seal(true);
+    if (this.#bytes >= max || this.#open.length >= MAX_RECORDS) this.seal(true);
     else this.#linger ??= setTimeout(() => this.seal(), this.#o.lingerMs);
+  }
+
+  /** A `produce` call added its records: a batch big enough goes now if a slot is free. */
+  added(): void {
+    if (this.#bytes >= SEND_BYTES) this.seal();
   }
 
   /** Closes the open batch; unless `force`, only when a slot is free (it may grow meanwhile). */

@@ -80,6 +80,7 @@ export class Producer {
     if (this.#error) throw this.#error;
     this.#queued += wires.length;
     let last: Batcher | undefined;
+    const touched = new Set<Batcher>();
     wires.forEach(([w, size], index) => {
       // Keyless records stick to one partition until its batch closes (sealed() moves it on).
       let p = partitions[index] ?? this.#sticky.get(topic);
@@ -88,9 +89,10 @@ export class Producer {
         this.#sticky.set(topic, p);
       }
       // Most records of a call go where the one before went: no lookup for them.
-      if (last?.partition !== p) last = this.#batcher(topic, p, n);
+      if (last?.partition !== p) touched.add((last = this.#batcher(topic, p, n)));
       last.add(w, size, call, index);
     });
+    for (const b of touched) b.added();
   }
 
   #batcher(topic: string, partition: number, partitions: number): Batcher {

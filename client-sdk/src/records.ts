@@ -56,10 +56,13 @@ class Received<T = unknown> implements Rec<T> {
 
   get value(): T {
     if (this.#value === UNSET) {
-      const bytes = this.#b.subarray(this.#valueAt, this.#valueAt + this.#valueLength);
+      const b = this.#b;
+      // A plain Uint8Array even when `ws` handed over a Buffer.
+      const bytes = new Uint8Array(b.buffer, b.byteOffset + this.#valueAt, this.#valueLength);
       const json = this.#attrs >> 1 === ValueFormat.Json;
-      // Raw bytes are copied: a kept value must not hold on to the whole received frame.
-      this.#value = this.#s.deserialize(json ? bytes : bytes.slice(), json);
+      // Bytes are a view into the received frame, as Buffers from Node's `ws` are: a copy per
+      // value cost more than reading the rest of the record (slice() one to keep it alone).
+      this.#value = this.#s.deserialize(bytes, json);
     }
     return this.#value as T;
   }

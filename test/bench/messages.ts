@@ -69,6 +69,8 @@ export type Task = ProduceTask | RateTask | SubscribeTask | IdleTask | ResumeTas
 
 export interface ProduceResult {
   acked: number;
+  /** CPU milliseconds the load generator used while timed (added by loadgen.ts). */
+  cpuMs?: number;
   startAt: number;
   endAt: number;
   messages: number;
@@ -76,6 +78,8 @@ export interface ProduceResult {
 
 export interface SubscribeResult {
   subscribers: number;
+  /** CPU milliseconds the load generator used while timed (added by loadgen.ts). */
+  cpuMs?: number;
   records: number;
   lost: number;
   duplicates: number;

@@ -244,6 +244,16 @@ export function sdkTable(r: BenchResults): string {
       "≥ 1,000,000",
     ],
   ];
+  const cpu = (x: { clientCpuUs: number } | undefined) => (x ? x.clientCpuUs.toFixed(2) : "n/a");
+  for (const w of ["w1", "w2", "w3"] as const) {
+    rows.push([
+      `${w.toUpperCase()} client CPU per record, µs (lower is better)`,
+      cpu(lean[w]),
+      cpu(sdk[w]),
+      ratio(sdk[w]?.clientCpuUs, lean[w]?.clientCpuUs),
+      "",
+    ]);
+  }
   const head = "| through the SDK | lean client | `@kaiten/client` | SDK / lean | target |";
   const sep = "|---|---:|---:|---:|---|";
   return [head, sep, ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n");

@@ -33,8 +33,14 @@ export interface CostInputs {
   activeSeconds: number;
 }
 
+/** CPU microseconds the load generators used per record produced or delivered. */
+const cpuPerRecord = (results: Array<{ cpuMs?: number }>, records: number) =>
+  (results.reduce((n, r) => n + (r.cpuMs ?? 0), 0) * 1000) / records;
+
 export interface W1Result {
   ackedPerSecond: number;
+  /** The producer's CPU per record, µs. */
+  clientCpuUs: number;
   records: number;
   ms: number;
   cost: CostInputs | null;
@@ -74,11 +80,19 @@ export async function w1(target: Target, c: BenchConfig, sdk = false): Promise<W
           activeSeconds: ms / 1000,
         }
       : null;
-  return { ackedPerSecond: perSecond(r.acked, ms), records: r.acked, ms, cost };
+  return {
+    ackedPerSecond: perSecond(r.acked, ms),
+    clientCpuUs: cpuPerRecord([r], r.acked),
+    records: r.acked,
+    ms,
+    cost,
+  };
 }
 
 export interface W2Result {
   deliveredPerSecond: number;
+  /** The subscribers' CPU per delivery, µs. */
+  clientCpuUs: number;
   deliveries: number;
   expected: number;
   p50Ms: number;
@@ -133,6 +147,7 @@ export async function w2(target: Target, c: BenchConfig, sdk = false): Promise<W
   const subscriberMessages = subs.reduce((n, s) => n + s.messages, 0);
   return {
     deliveredPerSecond: perSecond(deliveries, lastAt - p.startAt),
+    clientCpuUs: cpuPerRecord(subs, deliveries),
     deliveries,
     expected,
     p50Ms: histogram.quantile(0.5),
@@ -156,6 +171,8 @@ export async function w2(target: Target, c: BenchConfig, sdk = false): Promise<W
 
 export interface W3Result {
   recordsPerSecond: number;
+  /** The subscriber's CPU per record, µs. */
+  clientCpuUs: number;
   records: number;
   ms: number;
   lost: number;
@@ -201,6 +218,7 @@ export async function w3(target: Target, c: BenchConfig, sdk = false): Promise<W
   const ms = r.lastAt - r.startAt;
   return {
     recordsPerSecond: perSecond(r.records, ms),
+    clientCpuUs: cpuPerRecord([r], r.records),
     records: r.records,
     ms,
     lost: c.w3.records - r.records,
