@@ -5,21 +5,36 @@
  * the consumer, and a value nobody reads is never decoded.
  */
 import { ValueFormat } from "@kaiten/protocol";
-import { Cursor, decoder } from "./cursor.ts";
+import { Cursor, decoder, malformed } from "./cursor.ts";
 import type { Rec, Serde } from "./serde.ts";
 
 const UNSET = Symbol();
+
+/** Where the last varint read by `uvar` ended. */
+let end = 0;
+
+/** An unsigned varint (§3.3) at `p`; one-byte ones, most of them, take the short way. */
+function uvar(b: Uint8Array, p: number): number {
+  let byte = b[p++] as number;
+  let n = byte & 127;
+  for (let scale = 128; byte > 127; scale *= 128) {
+    byte = b[p++] as number;
+    n += (byte & 127) * scale;
+  }
+  end = p;
+  return n;
+}
+
+/** Moves past a length-prefixed field at `p`; returns where it ends. */
+const over = (b: Uint8Array, p: number): number => uvar(b, p) + end;
 
 /** A received record. `key`, `value` and `headers` are decoded when first read; `toJSON()` gives a plain object. */
 class Received<T = unknown> implements Rec<T> {
   #b: Uint8Array;
   #s: Serde;
   #attrs: number;
-  #keyAt: number;
-  #keyLength: number;
-  #valueAt: number;
-  #valueLength: number;
-  #headersAt: number;
+  /** Where the key (or, without one, the value) starts: the rest is found again when asked for. */
+  #at: number;
   #key: string | null | typeof UNSET = UNSET;
   #value: unknown = UNSET;
   #headers: Record<string, string> | undefined;
@@ -29,25 +44,27 @@ class Received<T = unknown> implements Rec<T> {
     public partition: number,
     public offset: number,
     public timestamp: number,
-    c: Chunk,
+    b: Uint8Array,
+    attrs: number,
+    at: number,
     s: Serde,
   ) {
-    this.#b = c.b;
+    this.#b = b;
+    this.#attrs = attrs;
+    this.#at = at;
     this.#s = s;
-    this.#attrs = c.attrs;
-    this.#keyAt = c.keyAt;
-    this.#keyLength = c.keyLength;
-    this.#valueAt = c.valueAt;
-    this.#valueLength = c.valueLength;
-    this.#headersAt = c.headersAt;
+  }
+
+  /** Where the value's length starts. */
+  #valueAt(): number {
+    return this.#attrs & 1 ? over(this.#b, this.#at) : this.#at;
   }
 
   get key(): string | null {
-    if (this.#key === UNSET)
-      this.#key =
-        this.#attrs & 1
-          ? decoder.decode(this.#b.subarray(this.#keyAt, this.#keyAt + this.#keyLength))
-          : null;
+    if (this.#key === UNSET) {
+      const n = uvar(this.#b, this.#at);
+      this.#key = this.#attrs & 1 ? decoder.decode(this.#b.subarray(end, end + n)) : null;
+    }
     return this.#key;
   }
   set key(key: string | null) {
@@ -57,12 +74,12 @@ class Received<T = unknown> implements Rec<T> {
   get value(): T {
     if (this.#value === UNSET) {
       const b = this.#b;
-      // A plain Uint8Array even when `ws` handed over a Buffer.
-      const bytes = new Uint8Array(b.buffer, b.byteOffset + this.#valueAt, this.#valueLength);
-      const json = this.#attrs >> 1 === ValueFormat.Json;
-      // Bytes are a view into the received frame, as Buffers from Node's `ws` are: a copy per
-      // value cost more than reading the rest of the record (slice() one to keep it alone).
-      this.#value = this.#s.deserialize(bytes, json);
+      const n = uvar(b, this.#valueAt());
+      // A view into the received frame, as Buffers from Node's `ws` are: a copy per value cost
+      // more than reading the rest of the record (slice() one to keep it alone). A plain
+      // Uint8Array even when `ws` handed over a Buffer.
+      const bytes = new Uint8Array(b.buffer, b.byteOffset + end, n);
+      this.#value = this.#s.deserialize(bytes, this.#attrs >> 1 === ValueFormat.Json);
     }
     return this.#value as T;
   }
@@ -73,7 +90,7 @@ class Received<T = unknown> implements Rec<T> {
   get headers(): Record<string, string> {
     if (!this.#headers) {
       const c = new Cursor(this.#b);
-      c.p = this.#headersAt;
+      c.p = over(this.#b, this.#valueAt());
       const out: Record<string, string> = {};
       for (let n = c.varint(); n > 0; n--) {
         const k = c.text();
@@ -99,12 +116,6 @@ export class Chunk extends Cursor {
   n = 0;
   base = 0;
   time = 0;
-  attrs = 0;
-  keyAt = 0;
-  keyLength = 0;
-  valueAt = 0;
-  valueLength = 0;
-  headersAt = 0;
 
   constructor(
     b: Uint8Array,
@@ -120,6 +131,7 @@ export class Chunk extends Cursor {
 
   /** The next record, or null at the end of the chunk. */
   next<T>(topic: string, partition: number, serde: Serde): Rec<T> | null {
+    const b = this.b;
     for (;;) {
       if (!this.n) {
         if (this.spent) return null;
@@ -131,19 +143,18 @@ export class Chunk extends Cursor {
         continue;
       }
       this.n--;
-      this.attrs = this.u8();
-      const offset = this.base + this.varint();
-      const z = this.varint();
+      let p = this.p;
+      const attrs = b[p++] as number;
+      const offset = this.base + uvar(b, p);
+      const z = uvar(b, end);
       const timestamp = this.time + (z % 2 ? -(z + 1) / 2 : z / 2);
-      this.keyLength = this.attrs & 1 ? this.skip() : 0;
-      this.keyAt = this.p - this.keyLength;
-      this.valueLength = this.skip();
-      this.valueAt = this.p - this.valueLength;
-      this.headersAt = this.p;
-      for (let h = this.varint() * 2; h > 0; h--) this.skip();
-      this.check();
+      const at = end;
+      p = over(b, attrs & 1 ? over(b, at) : at);
+      for (let h = uvar(b, p) * 2, q = end; h > 0; h--) p = q = over(b, q);
+      this.p = Math.max(p, end);
+      if (this.p > b.length) throw malformed();
       if (offset >= this.min)
-        return new Received<T>(topic, partition, offset, timestamp, this, serde);
+        return new Received<T>(topic, partition, offset, timestamp, b, attrs, at, serde);
     }
   }
 }
