@@ -253,8 +253,12 @@ export class Subscription<T = unknown>
   /** Takes the item at the head: a frame whose records were all taken, or a mark. */
   #mark(): void {
     const item = this.#buffer[this.#head++] as Item;
-    // Taken items are dropped in bulk, not one shift() at a time.
-    if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
+    // Taken items are dropped in bulk, not one shift() at a time, and at once when none is
+    // left: each holds its frame, and frames kept past their use made most of the GC's work.
+    if (this.#head === this.#buffer.length) {
+      this.#buffer = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
       this.#buffer = this.#buffer.slice(this.#head);
       this.#head = 0;
     }
