@@ -168,8 +168,16 @@ export function sdkSubscribeJob(t: SubscribeTask): Job {
     },
     go: () =>
       profiledJob(`${t.from === "latest" ? "w2" : "w3"}-sdk-subscribe`, async () => {
-        const startAt = now();
-        if (t.from === "earliest") for (const i of range(count)) start(i);
+        let startAt = now();
+        if (t.from === "earliest") {
+          for (const i of range(count)) start(i);
+          // The lean client's socket is open before its clock starts: the SDK's clock starts once
+          // subscribed, after its metadata lookup and connect (printed, not counted).
+          await Promise.all(subs.map((sub) => sub.ready()));
+          const subscribedAt = now();
+          console.log(`sdk subscribe → subscribed: ${(subscribedAt - startAt).toFixed(1)} ms`);
+          startAt = subscribedAt;
+        }
         const complete = (i: number) =>
           (tallies[i] as Tally).records >= (t.expected[partitionOf(i)] ?? 0);
         const deadline = now() + t.timeoutMs;
