@@ -4,12 +4,12 @@
  * trusted to be well formed, so bounds are checked once per frame or record (`check`), not
  * per field, and a value past 2^53 is not looked for.
  */
-import { KaitenError } from "@kaiten/protocol";
+import { KaitenClientError } from "./errors.ts";
 
 // ignoreBOM keeps a leading U+FEFF as text, as the protocol's decoder does (the default strips it).
 export const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
-export const malformed = () => new KaitenError("MALFORMED_FRAME", "malformed frame");
+export const malformed = () => new KaitenClientError("MALFORMED_FRAME", "malformed frame");
 
 export class Cursor {
   p = 0;

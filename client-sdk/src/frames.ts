@@ -10,11 +10,11 @@ import {
   type ClientFrame,
   errorName,
   FrameType,
-  KaitenError,
   type ServerFrame,
   type WireRecord,
 } from "@kaiten/protocol";
 import { Cursor, malformed } from "./cursor.ts";
+import { KaitenClientError } from "./errors.ts";
 import { utf8 } from "./serde.ts";
 
 /**
@@ -98,7 +98,7 @@ export function encodeClientFrame(f: Exclude<ClientFrame, { type: 1 }>): Uint8Ar
   return out;
 }
 
-/** Decodes one server frame; anything else throws a KaitenError (MALFORMED_FRAME, UNKNOWN_FRAME_TYPE). */
+/** Decodes one server frame; anything else throws a KaitenClientError (MALFORMED_FRAME, UNKNOWN_FRAME_TYPE). */
 export function decodeServerFrame(bytes: Uint8Array): ServerFrame {
   const r = new Cursor(bytes);
   const type = r.u8();
@@ -134,7 +134,7 @@ export function decodeServerFrame(bytes: Uint8Array): ServerFrame {
     const message = r.text(r.u16());
     if (!code) throw malformed();
     f = { type, requestId, code, retriable, detail, message };
-  } else throw new KaitenError("UNKNOWN_FRAME_TYPE", `frame type ${type}`);
+  } else throw new KaitenClientError("UNKNOWN_FRAME_TYPE", `frame type ${type}`);
   if (r.p !== bytes.length) throw malformed();
   return f;
 }

@@ -25,6 +25,7 @@ import {
   unsubscribedFrame,
   unsubscribeFrame,
 } from "../../protocol/test/support/arbitraries.ts";
+import { KaitenClientError } from "../src/errors.ts";
 import {
   decodeServerFrame,
   encodeClientFrame,
@@ -95,7 +96,7 @@ describe("the SDK's frame codec", () => {
       new Uint8Array([...ack.subarray(0, ack.length - 1), 2]),
     ];
     for (const frame of malformed) {
-      expect(() => decodeServerFrame(frame)).toThrow(KaitenError);
+      expect(() => decodeServerFrame(frame)).toThrow(KaitenClientError);
       expect(() => decodeFrame(frame)).toThrow(KaitenError);
     }
     // A client frame is not something a broker sends.
