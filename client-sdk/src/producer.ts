@@ -89,7 +89,10 @@ export class Producer {
         this.#sticky.set(topic, p);
       }
       // Most records of a call go where the one before went: no lookup for them.
-      if (last?.partition !== p) touched.add((last = this.#batcher(topic, p, n)));
+      if (last?.partition !== p) {
+        last = this.#batcher(topic, p, n);
+        touched.add(last);
+      }
       last.add(w, size, call, index);
     });
     for (const b of touched) b.added();
