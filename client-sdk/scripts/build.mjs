@@ -41,6 +41,8 @@ const INTERNAL_PROPS = new RegExp(
     "users|isOpen|opened|dropped|frame|took|reader|record|sealed|settled|dead|failAll|idle",
     "acks|left|subscribed|fail|forget|release|link|wake|connect|nextRequestId|backoff|topicInfo",
     "stop|seal|gap|reset|turn|index|type|format|batch|duplicate|finish|http|tokens|renews|due",
+    // the SDK's receive path (records.ts) and batches in flight (batcher.ts)
+    "records|spent|attrs|keyAt|keyLength|valueAt|valueLength|headersAt|moved|calls|indexes|added",
   ].join("|")})$`,
 );
 

@@ -1,17 +1,23 @@
 /**
  * One partition's outgoing batches. Records gather in an open batch; it closes after
- * `lingerMs` or at `batchBytes`, and while a batch is in flight the next one keeps growing
- * (up to `batchBytes`), so batches adapt to the round trip. One batch is in flight per
- * partition: an error or a dropped socket then never leaves later batches out of step.
+ * `lingerMs`, at `batchBytes`, when an acknowledgement frees a slot, or when a `produce`
+ * call leaves it at SEND_BYTES or more while a slot is free (Kafka's batch.size: a producer
+ * of large calls does not wait out the linger). Up to MAX_IN_FLIGHT batches are in flight
+ * per partition; while all slots are taken, the open batch keeps growing, so batches adapt
+ * to the round trip.
  *
  * With a producer id each batch carries a sequence, strict over WebSocket (§6 rule 4): 0,
- * then +1 per batch. After a reconnect the unacknowledged batch is sent again with the same
- * sequence; if it had been stored, the broker answers it as a duplicate with its original
- * offsets. A retry never stores a record twice.
+ * then +1 per batch. Batches in flight are answered in the order sent (§5.1). When one is
+ * refused, those sent after it are refused too (their sequence is not the next one) or are
+ * still waiting: they are forgotten on this socket and sent again in order, never before the
+ * one ahead of them. After a reconnect every unacknowledged batch is sent again with the same
+ * sequence; the broker answers those it had stored as duplicates with their original offsets
+ * (it remembers 8 batches per producer, more than MAX_IN_FLIGHT). A retry never stores a
+ * record twice, and batches are never reordered.
  */
-import { encodeBatch, FrameType, type ServerFrame, type WireRecord } from "@kaiten/protocol";
+import { FrameType, type ServerFrame, type WireRecord } from "@kaiten/protocol";
 import { KaitenClientError } from "./errors.ts";
-import { encodeClientFrame } from "./frames.ts";
+import { encodeProduce, patchProduce } from "./frames.ts";
 import type { Link, LinkUser } from "./link.ts";
 
 export interface Ack {
@@ -28,17 +34,18 @@ export interface Call {
   settled?: boolean;
 }
 
-export interface Entry {
-  call: Call;
-  /** The record's place in its call. */
-  index: number;
-}
-
 interface Batch {
   id: number;
   sequence: number;
-  bytes: Uint8Array;
-  entries: Entry[];
+  /** The PRODUCE frame; request id, epoch and sequence are written in at each send. */
+  frame: Uint8Array;
+  /** Whether the frame was handed to a socket: a resend patches a copy, not bytes a socket may still hold. */
+  sent: boolean;
+  /** Request id while in flight on the current socket; 0 otherwise. */
+  requestId: number;
+  /** Each record's call and its place in that call, in batch order. */
+  calls: Call[];
+  indexes: number[];
 }
 
 export interface BatcherOptions {
@@ -63,6 +70,14 @@ export interface BatcherOptions {
 
 /** Most records in one batch (§7). */
 const MAX_RECORDS = 10_000;
+/**
+ * Batches in flight per partition: Kafka's idempotent producer allows 5. It must stay below
+ * the 8 batches a broker remembers per producer (§6 rule 2), so that every batch resent after
+ * a reconnect is still recognized if it had been stored.
+ */
+export const MAX_IN_FLIGHT = 5;
+/** An open batch of this many bytes goes at the end of a `produce` call if a slot is free. */
+const SEND_BYTES = 16_384;
 
 export function settle(call: Call, error: Error): void {
   if (call.settled) return;
@@ -74,12 +89,14 @@ export class Batcher implements LinkUser {
   link!: Link;
   readonly #o: BatcherOptions;
   #open: WireRecord[] = [];
-  #entries: Entry[] = [];
+  #calls: Call[] = [];
+  #indexes: number[] = [];
   #bytes = 0;
-  /** Closed batches in order; the first may be in flight. */
+  /** Closed batches in order; the first #inFlight of them are in flight on the current socket. */
   #queue: Batch[] = [];
-  /** Request id of the first batch on the current socket; 0 when it is not in flight. */
-  #sent = 0;
+  #inFlight = 0;
+  /** After a refusal behind batches still in flight: send nothing until they are answered. */
+  #drain = false;
   #sequence = 0;
   #epoch = 0;
   #ids = 0;
@@ -87,7 +104,7 @@ export class Batcher implements LinkUser {
   #stopped = false;
   #linger: ReturnType<typeof setTimeout> | undefined;
   #retry: ReturnType<typeof setTimeout> | undefined;
-  /** flush() callers: each waits until the batch with its id is settled. */
+  /** flush() callers: each waits until the batches up to its id are settled. */
   #idle: Array<[number, () => void]> = [];
 
   constructor(
@@ -97,30 +114,40 @@ export class Batcher implements LinkUser {
     this.#o = o;
   }
 
-  add(record: WireRecord, size: number, entry: Entry): void {
+  add(record: WireRecord, size: number, call: Call, index: number): void {
+    const max = this.#o.batchBytes;
     // Closing first keeps every frame under the 1 MiB limit for records of up to 1 MB.
-    if (this.#bytes + size > this.#o.batchBytes) this.seal(true);
+    if (this.#bytes + size > max) this.seal(true);
     this.#open.push(record);
-    this.#entries.push(entry);
+    this.#calls.push(call);
+    this.#indexes.push(index);
     this.#bytes += size + 16;
-    if (this.#bytes >= this.#o.batchBytes || this.#open.length >= MAX_RECORDS) this.seal(true);
+    if (this.#bytes >= max || this.#open.length >= MAX_RECORDS) this.seal(true);
     else this.#linger ??= setTimeout(() => this.seal(), this.#o.lingerMs);
   }
 
-  /** Closes the open batch; unless `force`, only when nothing waits ahead of it (it may grow meanwhile). */
+  /** A `produce` call added its records: a batch big enough goes now if a slot is free. */
+  added(): void {
+    if (this.#bytes >= SEND_BYTES) this.seal();
+  }
+
+  /** Closes the open batch; unless `force`, only when a slot is free (it may grow meanwhile). */
   seal(force?: boolean): void {
     clearTimeout(this.#linger);
     this.#linger = undefined;
-    if (!this.#open.length || (!force && this.#queue.length)) return;
-    const bytes = encodeBatch(this.#open);
+    if (!this.#open.length || (!force && this.#queue.length >= MAX_IN_FLIGHT)) return;
     this.#queue.push({
       id: ++this.#ids,
       sequence: this.#sequence++,
-      bytes,
-      entries: this.#entries,
+      frame: encodeProduce(this.#o.producerId, this.#open),
+      sent: false,
+      requestId: 0,
+      calls: this.#calls,
+      indexes: this.#indexes,
     });
     this.#open = [];
-    this.#entries = [];
+    this.#calls = [];
+    this.#indexes = [];
     this.#bytes = 0;
     this.#o.sealed();
     this.#pump();
@@ -138,36 +165,44 @@ export class Batcher implements LinkUser {
   }
 
   dropped(error: KaitenClientError, fatal: boolean): void {
-    // The batch in flight goes again on the next socket, with the same sequence.
-    this.#sent = 0;
+    // Every batch in flight goes again on the next socket, in order, with the same sequence.
+    this.#rewind(0);
     if (fatal) this.#o.dead(error);
   }
 
   frame(f: ServerFrame): boolean {
-    if (
-      (f.type !== FrameType.ProduceAck && f.type !== FrameType.Error) ||
-      f.requestId !== this.#sent
-    )
-      return false;
-    this.#sent = 0;
-    const batch = this.#queue[0] as Batch;
+    if (f.type !== FrameType.ProduceAck && f.type !== FrameType.Error) return false;
+    let i = 0;
+    while (i < this.#inFlight && this.#queue[i]?.requestId !== f.requestId) i++;
+    // Not ours, or an answer to a frame forgotten after a refusal ahead of it.
+    if (i === this.#inFlight) return false;
     if (f.type === FrameType.ProduceAck) {
       this.#retries = 0;
-      batch.entries.forEach((e, k) => {
-        e.call.acks[e.index] = { partition: this.partition, offset: f.baseOffset + k };
-        if (--e.call.left === 0 && !e.call.settled) e.call.resolve(e.call.acks);
+      const batch = this.#queue[i] as Batch;
+      batch.calls.forEach((call, k) => {
+        call.acks[batch.indexes[k] as number] = {
+          partition: this.partition,
+          offset: f.baseOffset + k,
+        };
+        if (--call.left === 0 && !call.settled) call.resolve(call.acks);
       });
-      this.#finish();
+      this.#inFlight--;
+      this.#finish(i);
       this.seal();
-    } else this.#failed(new KaitenClientError(f.code, f.message, f.retriable, f.detail));
+    } else this.#failed(i, new KaitenClientError(f.code, f.message, f.retriable, f.detail));
     this.#pump();
     return true;
   }
 
-  #failed(error: KaitenClientError): void {
+  /** Batch `i` was refused. Those after it are forgotten on this socket: they go again, in order. */
+  #failed(i: number, error: KaitenClientError): void {
+    this.#rewind(i);
+    // Batches before it are still in flight: wait for their answers before sending again.
+    this.#drain = i > 0;
     // PRODUCER_FENCED too is refused for each batch: a newer epoch of this producer id exists elsewhere.
     const code = error.code;
     if (error.retriable) {
+      clearTimeout(this.#retry);
       this.#retry = setTimeout(
         () => {
           this.#retry = undefined;
@@ -176,19 +211,28 @@ export class Batcher implements LinkUser {
         this.#o.backoff(this.#retries++),
       );
     } else if (code === "SEQUENCE_GAP") {
-      // Every earlier batch was acknowledged, yet the broker expects another sequence: it
-      // forgot this producer (it keeps 10,000, §6). A new epoch starts over at 0.
+      // Behind batches in flight, the gap may be theirs: it is sent again once they are answered.
+      // First in line, every earlier batch was acknowledged, yet the broker expects another
+      // sequence: it forgot this producer (it keeps 10,000, §6). A new epoch starts over at 0.
+      if (i > 0) return;
       this.#epoch++;
       this.#sequence = 0;
       for (const b of this.#queue) b.sequence = this.#sequence++;
     } else {
-      this.#finish(error);
+      this.#finish(i, error);
       // DUPLICATE_TOO_OLD used its sequence; any other refusal did not: later batches move up.
       if (code !== "DUPLICATE_TOO_OLD") {
-        for (const b of this.#queue) b.sequence--;
+        for (const b of this.#queue.slice(i)) b.sequence--;
         this.#sequence--;
       }
     }
+  }
+
+  /** Forgets batches from `i` on as in flight: their answers are not waited for, and they are sent again. */
+  #rewind(i: number): void {
+    for (const b of this.#queue.slice(i, this.#inFlight)) b.requestId = 0;
+    this.#inFlight = Math.min(this.#inFlight, i);
+    if (!this.#inFlight) this.#drain = false;
   }
 
   /** Fails everything queued here (the client closed, or the partition is gone). */
@@ -198,29 +242,31 @@ export class Batcher implements LinkUser {
     // Nothing is sent from here on, so no record is reported failed and then stored anyway.
     this.#stopped = true;
     this.seal(true);
-    while (this.#queue.length) this.#finish(error);
+    while (this.#queue.length) this.#finish(0, error);
   }
 
   #pump(): void {
-    const batch = this.#queue[0];
-    if (!batch || this.#stopped || this.#sent || this.#retry || !this.link?.isOpen) return;
-    const requestId = this.#o.nextRequestId();
-    const frame = encodeClientFrame({
-      type: FrameType.Produce,
-      requestId,
-      producerId: this.#o.producerId,
-      producerEpoch: this.#epoch,
-      sequence: batch.sequence,
-      batch: batch.bytes,
-    });
-    if (this.link.send(frame)) this.#sent = requestId;
+    if (this.#stopped || this.#retry || !this.link?.isOpen || (this.#drain && this.#inFlight))
+      return;
+    this.#drain = false;
+    while (this.#inFlight < Math.min(this.#queue.length, MAX_IN_FLIGHT)) {
+      const batch = this.#queue[this.#inFlight] as Batch;
+      const requestId = this.#o.nextRequestId();
+      if (batch.sent) batch.frame = batch.frame.slice();
+      patchProduce(batch.frame, requestId, this.#epoch, batch.sequence);
+      if (!this.link.send(batch.frame)) return;
+      batch.sent = true;
+      batch.requestId = requestId;
+      this.#inFlight++;
+    }
   }
 
-  /** Settles the first batch: failed with `error`, or acknowledged already. */
-  #finish(error?: Error): void {
-    const batch = this.#queue.shift() as Batch;
-    if (error) for (const e of batch.entries) settle(e.call, error);
-    this.#o.settled(batch.entries.length);
-    this.#idle = this.#idle.filter(([id, resolve]) => id > batch.id || void resolve());
+  /** Settles batch `i`: failed with `error`, or acknowledged already. */
+  #finish(i: number, error?: Error): void {
+    const [batch] = this.#queue.splice(i, 1) as [Batch];
+    if (error) for (const call of batch.calls) settle(call, error);
+    this.#o.settled(batch.calls.length);
+    const first = this.#queue[0]?.id ?? Number.POSITIVE_INFINITY;
+    this.#idle = this.#idle.filter(([id, resolve]) => id >= first || void resolve());
   }
 }

@@ -3,7 +3,19 @@
  * `code` and a `retriable` flag. Broker codes are those of docs/PROTOCOL.md §8; the SDK adds
  * a few of its own for conditions that never reach the wire.
  */
-import { ErrorInfo, type ErrorName, errorName } from "@kaiten/protocol";
+import { type ErrorName, errorName } from "@kaiten/protocol";
+
+/**
+ * The broker's retriable codes (§8), and the SDK's own. Kept here rather than bundling the
+ * protocol's whole ErrorInfo table (statuses of every code) into the 8 KiB entry;
+ * test/errors.test.ts checks it against that table.
+ */
+export const RETRIABLE: ReadonlySet<string> = new Set([
+  "THROTTLED",
+  "INTERNAL",
+  "TOO_MANY_SUBSCRIBERS",
+  "CONNECTION_LOST",
+]);
 
 /** Codes raised by the SDK itself. */
 export const ClientCode = {
@@ -25,8 +37,7 @@ export class KaitenClientError extends Error {
     readonly code: ErrorCode,
     message: string,
     /** Whether the same operation may succeed later unchanged. */
-    readonly retriable = code === ClientCode.Connection ||
-      !!ErrorInfo[code as ErrorName]?.retriable,
+    readonly retriable = RETRIABLE.has(code),
     /** Code-specific number from the broker: earliest offset, current epoch, expected sequence. */
     readonly detail = 0,
   ) {

@@ -79,6 +79,8 @@ export class Producer {
     }
     if (this.#error) throw this.#error;
     this.#queued += wires.length;
+    let last: Batcher | undefined;
+    const touched = new Set<Batcher>();
     wires.forEach(([w, size], index) => {
       // Keyless records stick to one partition until its batch closes (sealed() moves it on).
       let p = partitions[index] ?? this.#sticky.get(topic);
@@ -86,8 +88,14 @@ export class Producer {
         p = Math.floor(Math.random() * n);
         this.#sticky.set(topic, p);
       }
-      this.#batcher(topic, p, n).add(w, size, { call, index });
+      // Most records of a call go where the one before went: no lookup for them.
+      if (last?.partition !== p) {
+        last = this.#batcher(topic, p, n);
+        touched.add(last);
+      }
+      last.add(w, size, call, index);
     });
+    for (const b of touched) b.added();
   }
 
   #batcher(topic: string, partition: number, partitions: number): Batcher {

@@ -4,16 +4,11 @@
  * ways a position can be lost reported, never skipped: OFFSET_OUT_OF_RANGE becomes a gap
  * (the offsets retention removed) and EPOCH_MISMATCH a reset (the log was recreated).
  */
-import {
-  decodeChunk,
-  FrameType,
-  type ServerFrame,
-  StartFrom,
-  type StoredRecord,
-} from "@kaiten/protocol";
+import { FrameType, type ServerFrame, StartFrom } from "@kaiten/protocol";
 import { fromFrame, type KaitenClientError } from "./errors.ts";
 import { encodeClientFrame } from "./frames.ts";
 import type { Link, LinkUser } from "./link.ts";
+import { Chunk } from "./records.ts";
 
 export interface Position {
   /** The next offset to read. */
@@ -44,14 +39,16 @@ export interface Start {
 }
 
 /**
- * What the reader hands its subscription, in order: records, and marks. A mark ends a frame
- * (its credit can be granted back, and the position moves to the frame's next offset, past
- * records a key filter left out) or tells that a gap or a reset moved the position.
+ * What the reader hands its subscription, in order: one per RECORDS frame, whose records the
+ * subscription reads in place, and marks. Once its records are taken, a frame's item is a
+ * mark too: its credit can be granted back, and the position moves to the frame's next
+ * offset, past records a key filter left out. A mark may also tell that a gap or a reset
+ * moved the position.
  */
 export interface Item {
   reader: Reader;
   epoch: number;
-  record?: StoredRecord;
+  records?: Chunk;
   next?: number;
   credit?: number;
   turn?: number;
@@ -153,12 +150,16 @@ export class Reader implements LinkUser {
 
   #records(chunk: Uint8Array, next: number, bytes: number): void {
     const from = this.#next as number;
-    const epoch = this.#epoch;
-    // The broker sends each offset once per subscription; this guards the seams between them.
-    for (const record of decodeChunk(chunk))
-      if (record.offset >= from) this.#host.push({ reader: this, record, epoch });
     this.#next = Math.max(from, next);
-    this.#host.push({ reader: this, next: this.#next, epoch, credit: bytes, turn: this.#turn });
+    // The broker sends each offset once per subscription; `from` guards the seams between them.
+    this.#host.push({
+      reader: this,
+      records: new Chunk(chunk, from),
+      next: this.#next,
+      epoch: this.#epoch,
+      credit: bytes,
+      turn: this.#turn,
+    });
   }
 
   #refused(error: KaitenClientError): void {
@@ -189,10 +190,19 @@ export class Reader implements LinkUser {
     );
   }
 
-  /** The application took an item: move the position and grant credit back. */
+  /** The application took records up to `next`, in the log of `epoch`: the position moves (in place: no object per record). */
+  moved(next: number, epoch: number): void {
+    const p = this.position;
+    if (p) {
+      p.offset = next;
+      p.epoch = epoch;
+    } else this.position = { offset: next, epoch };
+  }
+
+  /** The application took a frame's records or a mark: move the position and grant credit back. */
   took(item: Item): void {
-    const { record, epoch, next = (record?.offset as number) + 1, credit } = item;
-    this.position = { offset: next, epoch };
+    const { epoch, next, credit } = item;
+    if (next !== undefined) this.moved(next, epoch);
     if (!credit || item.turn !== this.#turn || !this.#requestId) return;
     // Granting in halves keeps the broker sending while the consumer keeps up, in few frames.
     this.#owed += credit;

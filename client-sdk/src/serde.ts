@@ -2,7 +2,7 @@
  * Records as applications see them, and their conversion to and from the wire (§4). Values
  * are JSON by default; `Uint8Array` and strings travel as raw bytes; a Serde changes that.
  */
-import { type StoredRecord, ValueFormat, type WireRecord } from "@kaiten/protocol";
+import { ValueFormat, type WireRecord } from "@kaiten/protocol";
 import { ClientCode, KaitenClientError } from "./errors.ts";
 
 export interface Serde {
@@ -85,17 +85,8 @@ export function toWire(r: ProduceRecord, serde: Serde): [WireRecord, number] {
   // Key, value and header bytes; a header's name and value are counted in one encoding.
   let size = (key?.length ?? 0) + value.bytes.length;
   for (const [k, v] of headers) size += typeof v === "string" ? utf8(k + v).length : Number.NaN;
-  if (!(timestamp >= 0 && size >= 0)) throw invalid("header or timestamp");
+  if (!(Number.isSafeInteger(timestamp) && timestamp >= 0 && size >= 0))
+    throw invalid("header or timestamp");
   const format = value.json ? ValueFormat.Json : ValueFormat.Bytes;
   return [{ key, value: value.bytes, format, headers, timestamp }, size];
 }
-
-export const fromWire = (topic: string, partition: number, s: StoredRecord, serde: Serde): Rec => ({
-  topic,
-  partition,
-  offset: s.offset,
-  key: s.key && decoder.decode(s.key),
-  value: serde.deserialize(s.value, s.format === ValueFormat.Json),
-  headers: Object.fromEntries(s.headers),
-  timestamp: s.timestamp,
-});

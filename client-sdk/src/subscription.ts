@@ -18,7 +18,7 @@ import {
   type Reset,
   type Start,
 } from "./reader.ts";
-import { fromWire, keyBytes, type Rec } from "./serde.ts";
+import { keyBytes, type Rec } from "./serde.ts";
 
 /** Where reading starts, for partitions without a saved position. */
 export type From =
@@ -75,7 +75,12 @@ export class Subscription<T = unknown>
   readonly #ready = deferred<void>();
   #readers: Reader[] = [];
   #waiting = new Set<Reader>();
+  /** Frames and marks received, not yet taken: from #head on. */
   #buffer: Item[] = [];
+  #head = 0;
+  /** The frame the last record handed out came from. */
+  #current: Item | undefined;
+  #offset = 0;
   #wake: (() => void) | undefined;
   #ended = false;
   #error: Error | undefined;
@@ -115,7 +120,9 @@ export class Subscription<T = unknown>
       key,
       push: (item: Item) => {
         this.#buffer.push(item);
-        this.#wake?.();
+        const wake = this.#wake;
+        this.#wake = undefined;
+        wake?.();
       },
       subscribed: (r: Reader) => {
         if (this.#waiting.delete(r) && !this.#waiting.size) this.#ready.resolve();
@@ -166,16 +173,19 @@ export class Subscription<T = unknown>
   async close(): Promise<void> {
     this.#stop();
     this.#buffer = [];
+    this.#head = 0;
     this.#wake?.();
     await this.closed;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Rec<T>> {
     return {
-      next: async () => {
-        const item = await this.#take();
-        if (item) this.#took(item);
-        return item ? { done: false, value: this.#rec(item) } : { done: true, value: undefined };
+      // A record already received is handed over without another promise of our own.
+      next: () => {
+        const rec = this.#poll();
+        if (!rec) return this.#later();
+        this.#took();
+        return Promise.resolve({ done: false, value: rec });
       },
       // Leaving a for-await loop ends the subscription.
       return: async () => {
@@ -185,48 +195,93 @@ export class Subscription<T = unknown>
     };
   }
 
+  async #later(): Promise<IteratorResult<Rec<T>>> {
+    for (;;) {
+      await this.#waited();
+      const rec = this.#poll();
+      if (rec) {
+        this.#took();
+        return { done: false, value: rec };
+      }
+      if (this.#ended) return { done: true, value: undefined };
+    }
+  }
+
   async #run(callback: RecordCallback<T>): Promise<void> {
     try {
-      for (let item = await this.#take(); item; item = await this.#take()) {
-        await callback(this.#rec(item));
-        // Taken once handled: a callback that throws leaves its record as the position.
-        this.#took(item);
+      for (;;) {
+        // Records already received go to the callback in one loop; only a promise it returns is awaited.
+        for (let rec = this.#poll(); rec; rec = this.#poll()) {
+          const done = callback(rec) as PromiseLike<unknown> | undefined;
+          if (typeof done?.then === "function") await done;
+          // Taken once handled: a callback that throws leaves its record as the position.
+          this.#took();
+        }
+        await this.#waited();
+        if (this.#ended && !this.#pending()) return;
       }
     } catch (error) {
       this.#fail(error as Error);
     }
   }
 
-  #rec(item: Item): Rec<T> {
-    return fromWire(
-      this.topic,
-      item.reader.partition,
-      item.record as NonNullable<Item["record"]>,
-      this.#host.serde,
-    ) as Rec<T>;
+  /** Resolves once more was received, or the subscription ended; throws the error that ended it, once nothing is left before it. */
+  async #waited(): Promise<void> {
+    if (this.#pending()) return;
+    if (this.#error) throw this.#error;
+    if (!this.#ended) await new Promise<void>((resolve) => (this.#wake = resolve));
   }
 
-  /** The next record, taking the marks before it. Null once closed; throws the error that ended it. */
-  async #take(): Promise<Item | null> {
-    for (;;) {
-      const item = this.#buffer.shift();
-      if (item?.record) return item;
-      if (item) this.#took(item);
-      else if (this.#error) throw this.#error;
-      else if (this.#ended) return null;
-      else await new Promise<void>((resolve) => (this.#wake = resolve));
+  #pending(): boolean {
+    return this.#head < this.#buffer.length;
+  }
+
+  /** The next record received, taking the marks before it; null when none is here yet. */
+  #poll(): Rec<T> | null {
+    for (let item = this.#buffer[this.#head]; item; item = this.#buffer[this.#head]) {
+      const rec = item.records?.next<T>(this.topic, item.reader.partition, this.#host.serde);
+      if (rec) {
+        this.#current = item;
+        this.#offset = rec.offset;
+        return rec;
+      }
+      this.#mark();
     }
+    return null;
   }
 
-  #took(item: Item): void {
+  /** Takes the item at the head: a frame whose records were all taken, or a mark. */
+  #mark(): void {
+    const item = this.#buffer[this.#head++] as Item;
+    // Taken items are dropped in bulk, not one shift() at a time, and at once when none is
+    // left: each holds its frame, and frames kept past their use made most of the GC's work.
+    if (this.#head === this.#buffer.length) {
+      this.#buffer = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
+      this.#buffer = this.#buffer.slice(this.#head);
+      this.#head = 0;
+    }
     item.reader.took(item);
     if (item.gap) this.emit("gap", item.gap);
     if (item.reset) this.emit("reset", item.reset);
+  }
+
+  #took(): void {
+    const item = this.#current as Item;
+    item.reader.moved(this.#offset + 1, item.epoch);
     // The marks right behind a record go with it: the position passes records a key filter
     // left out, and the frame's credit goes back, before the consumer asks for more.
-    const next = this.#buffer[0];
-    if (next && !next.record) this.#took(this.#buffer.shift() as Item);
-    else this.#save();
+    if (item.records?.spent && this.#buffer[this.#head] === item) {
+      this.#mark();
+      for (
+        let next = this.#buffer[this.#head];
+        next && !next.records;
+        next = this.#buffer[this.#head]
+      )
+        this.#mark();
+    }
+    this.#save();
   }
 
   /** Ends with an error; records already received can still be taken before it is thrown. */

@@ -1,6 +1,7 @@
 /** Batching, sequences and retries of the producer, under fake timers, over a fake socket. */
 import { decodeChunk, FrameType, type ProduceFrame } from "@kaiten/protocol";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { MAX_IN_FLIGHT } from "../src/batcher.ts";
 import { Link, type LinkUser } from "../src/link.ts";
 import { Producer, type ProducerOptions } from "../src/producer.ts";
 import { jsonSerde } from "../src/serde.ts";
@@ -94,30 +95,54 @@ describe("batching", () => {
       Array.from({ length: 10 }, () => ({ value: "x".repeat(40) })),
     );
     await flushMicrotasks();
-    expect(produced(FakeSocket.last)).toHaveLength(1);
-    expect(decodeChunk(produced(FakeSocket.last)[0]?.batch as Uint8Array).length).toBeLessThan(10);
+    const frames = produced(FakeSocket.last);
+    expect(frames.length).toBeGreaterThan(0);
+    expect(decodeChunk(frames[0]?.batch as Uint8Array).length).toBeLessThan(10);
   });
 
-  it("keeps one batch in flight; the next grows meanwhile and goes when the first is acknowledged", async () => {
+  it("sends a call of 16 KiB or more at once, without waiting lingerMs, while a slot is free", async () => {
+    const { producer } = setup({ batchBytes: 262_144 });
+    producer.produce(
+      "t",
+      Array.from({ length: 100 }, () => ({ value: "x".repeat(200) })),
+    );
+    producer.produce("t", [{ value: "small" }]);
+    await flushMicrotasks();
+    const frames = produced(FakeSocket.last);
+    expect(frames.map((f) => decodeChunk(f.batch).length)).toEqual([100]);
+    await vi.advanceTimersByTimeAsync(5);
+    expect(produced(FakeSocket.last).map((f) => decodeChunk(f.batch).length)).toEqual([100, 1]);
+  });
+
+  it(`keeps up to ${MAX_IN_FLIGHT} batches in flight; the next grows meanwhile and goes when one is acknowledged`, async () => {
     const { producer } = setup();
     const first = producer.produce("t", [{ value: "a" }]);
     await vi.advanceTimersByTimeAsync(5);
+    for (let i = 1; i < MAX_IN_FLIGHT; i++) {
+      producer.produce("t", [{ value: i }]);
+      await vi.advanceTimersByTimeAsync(5);
+    }
     const ws = FakeSocket.last;
+    expect(produced(ws).map((f) => f.sequence)).toEqual([0, 1, 2, 3, 4]);
     const later = [
       producer.produce("t", [{ value: "b" }]),
       producer.produce("t", [{ value: "c" }]),
     ];
     await vi.advanceTimersByTimeAsync(50);
-    expect(produced(ws)).toHaveLength(1);
+    expect(produced(ws)).toHaveLength(MAX_IN_FLIGHT);
     ack(ws, produced(ws)[0] as ProduceFrame, 0);
     await expect(first).resolves.toEqual([{ partition: 0, offset: 0 }]);
-    const second = produced(ws)[1] as ProduceFrame;
-    expect(decodeChunk(second.batch)).toHaveLength(2);
-    expect(second.sequence).toBe(1);
-    ack(ws, second, 1);
+    const next = produced(ws)[MAX_IN_FLIGHT] as ProduceFrame;
+    expect(decodeChunk(next.batch)).toHaveLength(2);
+    expect(next.sequence).toBe(MAX_IN_FLIGHT);
+    produced(ws)
+      .slice(1)
+      .forEach((f, i) => {
+        ack(ws, f, i + 1);
+      });
     expect(await Promise.all(later)).toEqual([
-      [{ partition: 0, offset: 1 }],
-      [{ partition: 0, offset: 2 }],
+      [{ partition: 0, offset: 5 }],
+      [{ partition: 0, offset: 6 }],
     ]);
   });
 
@@ -214,5 +239,103 @@ describe("idempotent retries", () => {
     }
     const partitions = links.map((l) => Number(l.url.split("/").pop()));
     expect(new Set(partitions).size).toBe(3);
+  });
+});
+
+describe("several batches in flight", () => {
+  /** Sends `n` one-record batches, `value` 0..n-1, and returns their calls. */
+  async function inFlight(producer: Producer, n: number) {
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < n; i++) {
+      calls.push(producer.produce("t", [{ value: i }]));
+      await vi.advanceTimersByTimeAsync(5);
+    }
+    return calls;
+  }
+  const valueIn = (f: ProduceFrame) => new TextDecoder().decode(decodeChunk(f.batch)[0]?.value);
+
+  it("sends every batch in flight again on the next socket, in order, with the same sequences", async () => {
+    const { producer } = setup();
+    const calls = await inFlight(producer, 3);
+    expect(produced(FakeSocket.last).map((f) => f.sequence)).toEqual([0, 1, 2]);
+    FakeSocket.last.drop();
+    await vi.advanceTimersByTimeAsync(1_000);
+    FakeSocket.last.open();
+    const again = produced(FakeSocket.last);
+    expect(again.map((f) => [f.sequence, valueIn(f)])).toEqual([
+      [0, "0"],
+      [1, "1"],
+      [2, "2"],
+    ]);
+    // The first two had been stored: the broker answers them as duplicates with their offsets.
+    again.forEach((f, i) => {
+      ack(FakeSocket.last, f, 10 + i, i < 2);
+    });
+    expect(await Promise.all(calls)).toEqual(
+      [0, 1, 2].map((i) => [{ partition: 0, offset: 10 + i }]),
+    );
+  });
+
+  it("after a refusal, forgets the batches sent behind it and sends them again in order, once those ahead are answered", async () => {
+    const { producer } = setup();
+    const [a, b, c, d] = await inFlight(producer, 4);
+    const ws = FakeSocket.last;
+    const [f0, f1, f2, f3] = produced(ws) as ProduceFrame[];
+    refuse(ws, f1 as ProduceFrame, "RECORD_TOO_LARGE");
+    await expect(b).rejects.toMatchObject({ code: "RECORD_TOO_LARGE" });
+    // The broker refuses those behind it as out of sequence: answers to forgotten frames.
+    refuse(ws, f2 as ProduceFrame, "SEQUENCE_GAP", false, 1);
+    refuse(ws, f3 as ProduceFrame, "SEQUENCE_GAP", false, 1);
+    expect(produced(ws)).toHaveLength(4);
+    ack(ws, f0 as ProduceFrame, 0);
+    await expect(a).resolves.toEqual([{ partition: 0, offset: 0 }]);
+    const resent = produced(ws).slice(4);
+    expect(resent.map((f) => [f.sequence, valueIn(f)])).toEqual([
+      [1, "2"],
+      [2, "3"],
+    ]);
+    ack(ws, resent[0] as ProduceFrame, 1);
+    ack(ws, resent[1] as ProduceFrame, 2);
+    await expect(c).resolves.toEqual([{ partition: 0, offset: 1 }]);
+    await expect(d).resolves.toEqual([{ partition: 0, offset: 2 }]);
+  });
+
+  it("retries a THROTTLED head after a backoff, with the batches behind it again in order", async () => {
+    const { producer } = setup();
+    const calls = await inFlight(producer, 3);
+    const ws = FakeSocket.last;
+    const [f0, f1, f2] = produced(ws) as ProduceFrame[];
+    refuse(ws, f0 as ProduceFrame, "THROTTLED", true);
+    refuse(ws, f1 as ProduceFrame, "SEQUENCE_GAP", false, 0);
+    refuse(ws, f2 as ProduceFrame, "SEQUENCE_GAP", false, 0);
+    await vi.advanceTimersByTimeAsync(100);
+    const resent = produced(ws).slice(3);
+    expect(resent.map((f) => [f.sequence, valueIn(f)])).toEqual([
+      [0, "0"],
+      [1, "1"],
+      [2, "2"],
+    ]);
+    resent.forEach((f, i) => {
+      ack(ws, f, i);
+    });
+    expect(await Promise.all(calls)).toEqual([0, 1, 2].map((i) => [{ partition: 0, offset: i }]));
+  });
+
+  it("flush resolves only once every batch in flight is answered", async () => {
+    const { producer } = setup();
+    await inFlight(producer, 3);
+    let flushed = false;
+    producer.flush().then(() => {
+      flushed = true;
+    });
+    const ws = FakeSocket.last;
+    const frames = produced(ws);
+    ack(ws, frames[0] as ProduceFrame, 0);
+    ack(ws, frames[1] as ProduceFrame, 1);
+    await flushMicrotasks();
+    expect(flushed).toBe(false);
+    ack(ws, frames[2] as ProduceFrame, 2);
+    await flushMicrotasks();
+    expect(flushed).toBe(true);
   });
 });

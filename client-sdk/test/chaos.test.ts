@@ -4,7 +4,7 @@
  * tell), and a broker killed and started again on the same data.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { Rec, Status } from "../src/index.ts";
+import type { Ack, Rec, Status } from "../src/index.ts";
 import { ChaosProxy } from "./support/chaos-proxy.ts";
 import { client, topicName, until, useBroker } from "./support/setup.ts";
 
@@ -86,6 +86,30 @@ describe("through connections cut at random", () => {
     expect(stored.map((r) => r.value as number).sort((a, b) => a - b)).toEqual(
       Array.from({ length: total }, (_, i) => i),
     );
+  });
+
+  it("cuts connections while several batches are in flight: each record stored once, in produce order", async () => {
+    const topic = topicName("chaos-pipeline");
+    await broker().createTopic(topic, { partitions: 1 });
+    const chaos = await proxy(100);
+    // Small batches, all produced at once: the partition keeps its five batches in flight.
+    const c = client(chaos.url, { ...fast, batchBytes: 4_096 });
+    const total = 20_000;
+    const calls: Promise<Ack[]>[] = [];
+    for (let i = 0; i < total; i += 50) {
+      calls.push(
+        c.produce(
+          topic,
+          Array.from({ length: 50 }, (_, k) => ({ value: i + k })),
+        ),
+      );
+    }
+    const acks = (await Promise.all(calls)).flat();
+    expect(chaos.cuts).toBeGreaterThan(3);
+    const stored = await broker().readAll(topic, 0);
+    expect(stored.map((r) => r.value)).toEqual(Array.from({ length: total }, (_, i) => i));
+    // Each record's ack names where it was stored: a resent batch is answered with its first offsets.
+    expect(acks.map((a) => a.offset)).toEqual(stored.map((r) => r.offset));
   });
 });
 

@@ -4,6 +4,7 @@
  */
 import {
   decodeFrame,
+  encodeBatch,
   encodeFrame,
   FrameType,
   KaitenError,
@@ -15,18 +16,26 @@ import {
   creditFrame,
   errorFrame,
   produceAckFrame,
-  produceFrame,
+  producerId,
+  records,
   recordsFrame,
   subscribedFrame,
   subscribeFrame,
+  u32,
   unsubscribedFrame,
   unsubscribeFrame,
 } from "../../protocol/test/support/arbitraries.ts";
-import { decodeServerFrame, encodeClientFrame } from "../src/frames.ts";
+import { KaitenClientError } from "../src/errors.ts";
+import {
+  decodeServerFrame,
+  encodeClientFrame,
+  encodeProduce,
+  patchProduce,
+} from "../src/frames.ts";
 
 // The protocol suite's generators (non-ASCII text, producer ids up to 64 bytes, offsets up
 // to 2^53 - 1), so both codecs are checked over the same space.
-const clientFrames = fc.oneof(produceFrame, subscribeFrame, creditFrame, unsubscribeFrame);
+const clientFrames = fc.oneof(subscribeFrame, creditFrame, unsubscribeFrame);
 const serverFrames: fc.Arbitrary<ServerFrame> = fc.oneof(
   produceAckFrame,
   subscribedFrame,
@@ -36,10 +45,29 @@ const serverFrames: fc.Arbitrary<ServerFrame> = fc.oneof(
 );
 
 describe("the SDK's frame codec", () => {
-  it("encodes every client frame exactly as the protocol's encodeFrame (§5.1-5.3)", () => {
+  it("encodes SUBSCRIBE, CREDIT and UNSUBSCRIBE exactly as the protocol's encodeFrame (§5.2, §5.3)", () => {
     fc.assert(
       fc.property(clientFrames, (f) => {
         expect(encodeClientFrame(f)).toEqual(encodeFrame(f));
+      }),
+    );
+  });
+
+  it("writes PRODUCE frames in one buffer exactly as encodeFrame around encodeBatch (§4, §5.1)", () => {
+    fc.assert(
+      fc.property(producerId, records(), u32, u32, u32, (id, recs, requestId, epoch, seq) => {
+        const frame = encodeProduce(id, recs);
+        patchProduce(frame, requestId, epoch, seq);
+        expect(frame).toEqual(
+          encodeFrame({
+            type: FrameType.Produce,
+            requestId,
+            producerId: id,
+            producerEpoch: epoch,
+            sequence: seq,
+            batch: encodeBatch(recs),
+          }),
+        );
       }),
     );
   });
@@ -68,7 +96,7 @@ describe("the SDK's frame codec", () => {
       new Uint8Array([...ack.subarray(0, ack.length - 1), 2]),
     ];
     for (const frame of malformed) {
-      expect(() => decodeServerFrame(frame)).toThrow(KaitenError);
+      expect(() => decodeServerFrame(frame)).toThrow(KaitenClientError);
       expect(() => decodeFrame(frame)).toThrow(KaitenError);
     }
     // A client frame is not something a broker sends.

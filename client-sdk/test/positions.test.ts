@@ -157,6 +157,8 @@ describe("lost positions are reported, never skipped", () => {
     const sub = c.subscribe<number>(topic, { from: { offsets: { 0: 0 } } });
     const gaps: Gap[] = [];
     sub.on("gap", (g) => gaps.push(g));
+    // Subscribed first: a commit before the subscription would move the earliest offset on.
+    await sub.ready();
     await c.produce(topic, [{ value: 99 }]);
     const [rec] = await take(sub, 1);
     expect(gaps).toEqual([{ partition: 0, from: 0, to: earliest }]);

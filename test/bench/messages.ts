@@ -15,6 +15,8 @@ export interface ProduceTask {
   producer: number;
   keyed: boolean;
   idempotent: boolean;
+  /** Through @kaiten/client (one partition, unkeyed) instead of the lean client. Default: false */
+  sdk?: boolean;
 }
 
 export interface RateTask {
@@ -42,6 +44,8 @@ export interface SubscribeTask {
   /** Check that record n sits at offset n (a single producer on a fresh partition). */
   checkRecordNumbers: boolean;
   timeoutMs: number;
+  /** Through @kaiten/client instead of the lean client. Default: false */
+  sdk?: boolean;
 }
 
 export interface IdleTask {
@@ -65,6 +69,8 @@ export type Task = ProduceTask | RateTask | SubscribeTask | IdleTask | ResumeTas
 
 export interface ProduceResult {
   acked: number;
+  /** CPU milliseconds the load generator used while timed (added by loadgen.ts). */
+  cpuMs?: number;
   startAt: number;
   endAt: number;
   messages: number;
@@ -72,6 +78,8 @@ export interface ProduceResult {
 
 export interface SubscribeResult {
   subscribers: number;
+  /** CPU milliseconds the load generator used while timed (added by loadgen.ts). */
+  cpuMs?: number;
   records: number;
   lost: number;
   duplicates: number;

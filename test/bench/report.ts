@@ -58,6 +58,9 @@ export interface BenchResults {
   w4?: Partial<Record<TargetName, ResumeResult>>;
   w5?: Partial<Record<TargetName, W5Result>>;
   w6?: Partial<Record<TargetName, W6Result>>;
+  w1sdk?: Partial<Record<TargetName, W1Result>>;
+  w2sdk?: Partial<Record<TargetName, W2Result>>;
+  w3sdk?: Partial<Record<TargetName, W3Result>>;
 }
 
 const int = (n: number | undefined) =>
@@ -197,6 +200,62 @@ export function table(r: BenchResults): string {
   const head =
     "| workload | Kaiten | `ws` relay | uWS relay | Kaiten / `ws` | Kaiten / uWS | target |";
   const sep = "|---|---:|---:|---:|---:|---:|---|";
+  return [head, sep, ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n");
+}
+
+/**
+ * Kaiten through @kaiten/client beside the lean client, same broker, same run: what users
+ * get, and how far it is from what the broker gives.
+ */
+export function sdkTable(r: BenchResults): string {
+  const lean = { w1: r.w1?.kaiten, w2: r.w2?.kaiten, w3: r.w3?.kaiten };
+  const sdk = { w1: r.w1sdk?.kaiten, w2: r.w2sdk?.kaiten, w3: r.w3sdk?.kaiten };
+  if (!sdk.w1 && !sdk.w2 && !sdk.w3) return "";
+  const loss = (x: W2Result | undefined) =>
+    x ? `${x.lost} / ${x.duplicates + x.mismatched}` : "n/a";
+  const rows: string[][] = [
+    [
+      "W1 produce: acked records/s (one producer)",
+      int(lean.w1?.ackedPerSecond),
+      int(sdk.w1?.ackedPerSecond),
+      ratio(sdk.w1?.ackedPerSecond, lean.w1?.ackedPerSecond),
+      "≥ 300,000 and ≥ 0.9× lean",
+    ],
+    [
+      "W2 fan-out: delivered records/s (200 subscribers; SDK: all in one process)",
+      int(lean.w2?.deliveredPerSecond),
+      int(sdk.w2?.deliveredPerSecond),
+      ratio(sdk.w2?.deliveredPerSecond, lean.w2?.deliveredPerSecond),
+      "≥ 400,000",
+    ],
+    [
+      "W2 produce→deliver latency p50 / p99 / max, ms",
+      latencyCell(lean.w2),
+      latencyCell(sdk.w2),
+      "",
+      "p99 ≤ 50",
+    ],
+    ["W2 lost / duplicated", loss(lean.w2), loss(sdk.w2), "", "0 / 0"],
+    [
+      "W3 catch-up: records/s (one subscriber)",
+      int(lean.w3?.recordsPerSecond),
+      int(sdk.w3?.recordsPerSecond),
+      ratio(sdk.w3?.recordsPerSecond, lean.w3?.recordsPerSecond),
+      "≥ 1,000,000",
+    ],
+  ];
+  const cpu = (x: { clientCpuUs: number } | undefined) => (x ? x.clientCpuUs.toFixed(2) : "n/a");
+  for (const w of ["w1", "w2", "w3"] as const) {
+    rows.push([
+      `${w.toUpperCase()} client CPU per record, µs (lower is better)`,
+      cpu(lean[w]),
+      cpu(sdk[w]),
+      ratio(sdk[w]?.clientCpuUs, lean[w]?.clientCpuUs),
+      "",
+    ]);
+  }
+  const head = "| through the SDK | lean client | `@kaiten/client` | SDK / lean | target |";
+  const sep = "|---|---:|---:|---:|---|";
   return [head, sep, ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n");
 }
 

@@ -12,18 +12,18 @@ import { fileURLToPath } from "node:url";
 import { cpuSeconds } from "../lib/proc.ts";
 import { benchConfig } from "./config.ts";
 import { profiled } from "./profiler.ts";
-import { type BenchResults, costOf, table, updateBenchmarksDoc } from "./report.ts";
+import { type BenchResults, costOf, sdkTable, table, updateBenchmarksDoc } from "./report.ts";
 import { startKaiten, startRelay, type Target } from "./targets.ts";
-import { w1, w2, w3, w4, w5, w6 } from "./workloads.ts";
+import { w1, w1sdk, w2, w2sdk, w3, w3sdk, w4, w5, w6 } from "./workloads.ts";
 
 /** The repository root: the build folder is node_modules/.cache/kaiten-bench. */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 const config = benchConfig();
 
-const WORKLOADS = { w1, w2, w3, w4, w5, w6 } as const;
+const WORKLOADS = { w1, w1sdk, w2, w2sdk, w3, w3sdk, w4, w5, w6 } as const;
 type WorkloadName = keyof typeof WORKLOADS;
-/** Workloads that need a log: the relays store nothing. */
-const NEEDS_STORAGE = new Set<WorkloadName>(["w3", "w4"]);
+/** Workloads that need a log (the relays store nothing), or Kaiten's HTTP API (the SDK's metadata lookup). */
+const NEEDS_STORAGE = new Set<WorkloadName>(["w3", "w4", "w1sdk", "w2sdk", "w3sdk"]);
 /**
  * Workloads measured on a server process of their own: memory per connection is RSS growth,
  * and a process that ran other workloads first reuses memory it freed, which hides growth.
@@ -43,7 +43,9 @@ async function start(name: string): Promise<Target> {
 /** The figure a repeated workload's runs are ranked by (higher is better). */
 const HEADLINE: Partial<Record<WorkloadName, string>> = {
   w1: "ackedPerSecond",
+  w1sdk: "ackedPerSecond",
   w3: "recordsPerSecond",
+  w3sdk: "recordsPerSecond",
   w6: "inPerSecond",
 };
 
@@ -161,7 +163,8 @@ async function main(): Promise<void> {
 }
 
 function report(env: ReturnType<typeof environment>, results: BenchResults): void {
-  const md = table(results);
+  const sdk = sdkTable(results);
+  const md = sdk ? `${table(results)}\n\n${sdk}` : table(results);
   console.log(`\n${md}\n`);
   const costs = {
     w1: results.w1?.kaiten?.cost ? costOf(results.w1.kaiten.cost) : null,

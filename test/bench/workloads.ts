@@ -33,14 +33,20 @@ export interface CostInputs {
   activeSeconds: number;
 }
 
+/** CPU microseconds the load generators used per record produced or delivered. */
+const cpuPerRecord = (results: Array<{ cpuMs?: number }>, records: number) =>
+  (results.reduce((n, r) => n + (r.cpuMs ?? 0), 0) * 1000) / records;
+
 export interface W1Result {
   ackedPerSecond: number;
+  /** The producer's CPU per record, µs. */
+  clientCpuUs: number;
   records: number;
   ms: number;
   cost: CostInputs | null;
 }
 
-export async function w1(target: Target, c: BenchConfig): Promise<W1Result> {
+export async function w1(target: Target, c: BenchConfig, sdk = false): Promise<W1Result> {
   const topic = topicName("w1");
   await target.createTopic(topic, 1);
   const before = await usageOf(target, topic);
@@ -57,13 +63,15 @@ export async function w1(target: Target, c: BenchConfig): Promise<W1Result> {
       producer: 0,
       keyed: false,
       idempotent: true,
+      sdk,
     },
   ]);
   if (!r || r.acked !== c.w1.records) throw new Error(`W1: ${r?.acked} of ${c.w1.records} acked`);
   const ms = r.endAt - r.startAt;
   const after = await usageOf(target, topic);
+  // The SDK's messages are not counted: the cost rows are the lean client's.
   const cost =
-    before && after
+    before && after && !sdk
       ? {
           records: r.acked,
           rowsWritten: after.rowsWritten - before.rowsWritten,
@@ -72,11 +80,19 @@ export async function w1(target: Target, c: BenchConfig): Promise<W1Result> {
           activeSeconds: ms / 1000,
         }
       : null;
-  return { ackedPerSecond: perSecond(r.acked, ms), records: r.acked, ms, cost };
+  return {
+    ackedPerSecond: perSecond(r.acked, ms),
+    clientCpuUs: cpuPerRecord([r], r.acked),
+    records: r.acked,
+    ms,
+    cost,
+  };
 }
 
 export interface W2Result {
   deliveredPerSecond: number;
+  /** The subscribers' CPU per delivery, µs. */
+  clientCpuUs: number;
   deliveries: number;
   expected: number;
   p50Ms: number;
@@ -88,12 +104,14 @@ export interface W2Result {
   cost: CostInputs | null;
 }
 
-export async function w2(target: Target, c: BenchConfig): Promise<W2Result> {
+/** With `sdk`, the subscribers go through @kaiten/client, all of them in one process. */
+export async function w2(target: Target, c: BenchConfig, sdk = false): Promise<W2Result> {
   const topic = topicName("w2");
   await target.createTopic(topic, 1);
   const records = Math.round((c.w2.rate * c.w2.durationMs) / 1000 / c.w2.batch) * c.w2.batch;
-  const per = Math.ceil(c.w2.subscribers / c.w2.processes);
-  const subscribers: Task[] = Array.from({ length: c.w2.processes }, (_, i) => ({
+  const processes = sdk ? 1 : c.w2.processes;
+  const per = Math.ceil(c.w2.subscribers / processes);
+  const subscribers: Task[] = Array.from({ length: processes }, (_, i) => ({
     role: "subscribe",
     url: target.url,
     topic,
@@ -105,6 +123,7 @@ export async function w2(target: Target, c: BenchConfig): Promise<W2Result> {
     creditWindow: 4 * 1_048_576,
     checkRecordNumbers: true,
     timeoutMs: c.w2.durationMs + c.timeoutMs,
+    sdk,
   }));
   const producer: Task = {
     role: "rate",
@@ -128,6 +147,7 @@ export async function w2(target: Target, c: BenchConfig): Promise<W2Result> {
   const subscriberMessages = subs.reduce((n, s) => n + s.messages, 0);
   return {
     deliveredPerSecond: perSecond(deliveries, lastAt - p.startAt),
+    clientCpuUs: cpuPerRecord(subs, deliveries),
     deliveries,
     expected,
     p50Ms: histogram.quantile(0.5),
@@ -137,7 +157,7 @@ export async function w2(target: Target, c: BenchConfig): Promise<W2Result> {
     duplicates: subs.reduce((n, s) => n + s.duplicates, 0),
     mismatched: subs.reduce((n, s) => n + s.mismatched, 0),
     cost:
-      before && after
+      before && after && !sdk
         ? {
             records: p.acked,
             rowsWritten: after.rowsWritten - before.rowsWritten,
@@ -151,13 +171,15 @@ export async function w2(target: Target, c: BenchConfig): Promise<W2Result> {
 
 export interface W3Result {
   recordsPerSecond: number;
+  /** The subscriber's CPU per record, µs. */
+  clientCpuUs: number;
   records: number;
   ms: number;
   lost: number;
   duplicates: number;
 }
 
-export async function w3(target: Target, c: BenchConfig): Promise<W3Result> {
+export async function w3(target: Target, c: BenchConfig, sdk = false): Promise<W3Result> {
   const topic = topicName("w3");
   await target.createTopic(topic, 1);
   const [stored] = await runTogether<ProduceResult>([
@@ -189,18 +211,25 @@ export async function w3(target: Target, c: BenchConfig): Promise<W3Result> {
       creditWindow: c.w3.credit,
       checkRecordNumbers: true,
       timeoutMs: c.timeoutMs,
+      sdk,
     },
   ]);
   if (!r) throw new Error("W3: no result");
   const ms = r.lastAt - r.startAt;
   return {
     recordsPerSecond: perSecond(r.records, ms),
+    clientCpuUs: cpuPerRecord([r], r.records),
     records: r.records,
     ms,
     lost: c.w3.records - r.records,
     duplicates: r.duplicates + r.mismatched,
   };
 }
+
+/** W1, W2 and W3 through @kaiten/client (Kaiten only: the relays have no HTTP API). */
+export const w1sdk = (t: Target, c: BenchConfig) => w1(t, c, true);
+export const w2sdk = (t: Target, c: BenchConfig) => w2(t, c, true);
+export const w3sdk = (t: Target, c: BenchConfig) => w3(t, c, true);
 
 export async function w4(target: Target, c: BenchConfig): Promise<ResumeResult> {
   const topic = topicName("w4");

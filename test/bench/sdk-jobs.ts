@@ -1,0 +1,236 @@
+/**
+ * Load-generator jobs that go through @kaiten/client itself, as an application would, beside
+ * the lean client's (lean-client.ts): the distance between the two is what the SDK costs.
+ * Values are the same 200-byte stamped bytes (send time, record number), so the same checks
+ * and latency histogram apply. With BENCH_SDK_PROFILE_DIR set, each SDK job takes a CPU
+ * profile of its own process while it is timed, and prints where the time went.
+ */
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import { join } from "node:path";
+import WebSocket from "ws";
+import {
+  type Client,
+  createClient,
+  type ProduceRecord,
+  type Rec,
+  type SubscribeOptions,
+  type Subscription,
+} from "../../client-sdk/src/index.ts";
+import { Histogram } from "./histogram.ts";
+import { now, range, STAMP_BYTES } from "./lean-client.ts";
+import type { ProduceResult, ProduceTask, SubscribeResult, SubscribeTask } from "./messages.ts";
+import { type CpuProfile, summarize as selfTime } from "./profiler.ts";
+
+export interface Job {
+  prepare(): Promise<void>;
+  go(): Promise<unknown>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sdkClient = (url: string): Client =>
+  createClient({ url, WebSocket: WebSocket as never, idempotent: true });
+
+/** A 200-byte value stamped like benchRecords' (send time, record number; float64 LE). */
+function stamped(no: number, valueBytes: number, sentAt: number): Uint8Array {
+  const value = new Uint8Array(Math.max(valueBytes, STAMP_BYTES)).fill(0x61);
+  const view = new DataView(value.buffer);
+  view.setFloat64(0, sentAt, true);
+  view.setFloat64(8, no, true);
+  return value;
+}
+
+/**
+ * W1 through the SDK: `produce` calls of `batch` records, at most `windowRecords` records
+ * unacknowledged, the next call made as one resolves. The SDK batches them as it likes.
+ */
+export function sdkProduceJob(t: ProduceTask): Job {
+  const client = sdkClient(t.url);
+  let calls: ProduceRecord[][] = [];
+  return {
+    async prepare() {
+      // Opens the socket and learns the topic (one record, not counted), as the lean client connects first.
+      await client.produce(t.topic, [{ value: new Uint8Array(STAMP_BYTES), partition: 0 }]);
+      const sentAt = now();
+      calls = range(Math.ceil(t.records / t.batch)).map((c) =>
+        range(Math.min(t.batch, t.records - c * t.batch), c * t.batch).map((no) => ({
+          value: stamped(no, t.valueBytes, sentAt),
+          partition: 0,
+        })),
+      );
+    },
+    go: () =>
+      profiledJob("w1-sdk-produce", async (): Promise<ProduceResult> => {
+        const startAt = now();
+        let next = 0;
+        let outstanding = 0;
+        let acked = 0;
+        await new Promise<void>((resolve, reject) => {
+          const pump = () => {
+            while (next < calls.length) {
+              const records = calls[next] as ProduceRecord[];
+              if (outstanding > 0 && outstanding + records.length > t.windowRecords) return;
+              next++;
+              outstanding += records.length;
+              client.produce(t.topic, records).then((acks) => {
+                outstanding -= acks.length;
+                acked += acks.length;
+                if (acked === t.records) resolve();
+                else pump();
+              }, reject);
+            }
+          };
+          pump();
+        });
+        const endAt = now();
+        await client.close();
+        return { acked, startAt, endAt, messages: 0 };
+      }),
+  };
+}
+
+const stamp = new Float64Array(2);
+const stampBytes = new Uint8Array(stamp.buffer);
+
+/** What one SDK subscriber saw, checked record by record as the lean client checks. */
+class Tally {
+  records = 0;
+  lost = 0;
+  duplicates = 0;
+  mismatched = 0;
+  next = 0;
+  firstAt = 0;
+  lastAt = 0;
+
+  constructor(
+    readonly histogram: Histogram | null,
+    readonly checkNumbers: boolean,
+  ) {}
+
+  take(rec: Rec<Uint8Array>): void {
+    const at = now();
+    if (this.records === 0) this.firstAt = at;
+    this.lastAt = at;
+    const offset = rec.offset;
+    if (offset < this.next) {
+      this.duplicates++;
+      return;
+    }
+    this.lost += offset - this.next;
+    this.next = offset + 1;
+    this.records++;
+    const v = rec.value;
+    if (v.length < STAMP_BYTES) return;
+    // Read without allocating, as the lean client reads the frame in place (x86 is little-endian).
+    for (let i = 0; i < STAMP_BYTES; i++) stampBytes[i] = v[i] as number;
+    this.histogram?.add(at - (stamp[0] as number));
+    if (this.checkNumbers && stamp[1] !== offset) this.mismatched++;
+  }
+}
+
+/**
+ * W2 and W3 through the SDK: one client and one subscription per subscriber, all in this
+ * process; W2's live subscribers take records with a callback, W3's with `for await`.
+ */
+export function sdkSubscribeJob(t: SubscribeTask): Job {
+  const count = t.partitions * t.perPartition;
+  const histogram = t.latency ? new Histogram() : null;
+  const tallies = range(count).map(() => new Tally(histogram, t.checkRecordNumbers));
+  const clients = range(count).map(() => sdkClient(t.url));
+  const subs: Subscription<Uint8Array>[] = [];
+  const partitionOf = (i: number) => Math.floor(i / t.perPartition);
+  const start = (i: number) => {
+    const o: SubscribeOptions = {
+      from: t.from,
+      partitions: [partitionOf(i)],
+      creditBytes: t.creditWindow,
+    };
+    const tally = tallies[i] as Tally;
+    const c = clients[i] as Client;
+    if (t.from === "latest") {
+      subs[i] = c.subscribe<Uint8Array>(t.topic, o, (r) => tally.take(r));
+      return subs[i].ready();
+    }
+    const sub = c.subscribe<Uint8Array>(t.topic, o);
+    subs[i] = sub;
+    return (async () => {
+      for await (const r of sub) tally.take(r);
+    })().catch(() => {});
+  };
+  return {
+    async prepare() {
+      // Node loads and compiles its fetch (undici) on first use, 50 ms or more of CPU: not the
+      // SDK's to pay inside the timed part of a 200,000-record read.
+      await (await fetch(`${t.url}/v1/topics`)).arrayBuffer();
+      // Live subscribers must be in place before the producer starts.
+      if (t.from === "latest") await Promise.all(range(count).map(start));
+    },
+    go: () =>
+      profiledJob(`${t.from === "latest" ? "w2" : "w3"}-sdk-subscribe`, async () => {
+        let startAt = now();
+        if (t.from === "earliest") {
+          for (const i of range(count)) start(i);
+          // The lean client's socket is open before its clock starts: the SDK's clock starts once
+          // subscribed, after its metadata lookup and connect (printed, not counted).
+          await Promise.all(subs.map((sub) => sub.ready()));
+          const subscribedAt = now();
+          console.log(`sdk subscribe → subscribed: ${(subscribedAt - startAt).toFixed(1)} ms`);
+          startAt = subscribedAt;
+        }
+        const complete = (i: number) =>
+          (tallies[i] as Tally).records >= (t.expected[partitionOf(i)] ?? 0);
+        const deadline = now() + t.timeoutMs;
+        while (!range(count).every(complete) && now() < deadline) await sleep(5);
+        const result = summarize(tallies, complete, startAt, histogram);
+        await Promise.all(clients.map((c) => c.close()));
+        return result;
+      }),
+  };
+}
+
+function summarize(
+  tallies: Tally[],
+  complete: (i: number) => boolean,
+  startAt: number,
+  histogram: Histogram | null,
+): SubscribeResult {
+  const sum = (f: (s: Tally) => number) => tallies.reduce((n, s) => n + f(s), 0);
+  const got = tallies.filter((s) => s.records > 0);
+  return {
+    subscribers: tallies.length,
+    records: sum((s) => s.records),
+    lost: sum((s) => s.lost),
+    duplicates: sum((s) => s.duplicates),
+    mismatched: sum((s) => s.mismatched),
+    incomplete: tallies.filter((_, i) => !complete(i)).length,
+    startAt,
+    firstAt: Math.min(...got.map((s) => s.firstAt)),
+    lastAt: Math.max(...got.map((s) => s.lastAt)),
+    // CREDIT and SUBSCRIBE frames are not counted through the SDK (the cost rows use the lean client's).
+    messages: 0,
+    histogram: (histogram ?? new Histogram()).toData(),
+  };
+}
+
+/** Runs `fn` under this process's CPU profiler when BENCH_SDK_PROFILE_DIR is set. */
+async function profiledJob<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_SDK_PROFILE_DIR;
+  if (!dir) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 200 });
+  await session.post("Profiler.start");
+  try {
+    return await fn();
+  } finally {
+    const { profile } = (await session.post("Profiler.stop")) as { profile: CpuProfile };
+    session.disconnect();
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${name}-${process.pid}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    const top = selfTime(profile, 25).join("\n");
+    console.log(`\nprofile ${file}; self time in the SDK's process:\n${top}`);
+  }
+}
