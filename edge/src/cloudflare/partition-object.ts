@@ -31,7 +31,8 @@ import type {
 } from "../core/types.ts";
 import { auth, defaultTopicConfig, type Env, siteKeyStub } from "./env.ts";
 import { MetricsPublisher, type PartitionGauges } from "./metrics.ts";
-import { SqliteLogStorage } from "./sqlite-log-storage.ts";
+import { SqliteLogStorage } from "../core/sqlite-log-storage.ts";
+import { durableObjectSql } from "./do-sql-driver.ts";
 
 const LOG_PREFIX = "[kaiten:partition]";
 
@@ -101,7 +102,7 @@ export class PartitionObject extends DurableObject<Env> {
       log: (message, error) => console.error(`${LOG_PREFIX} ${message}`, error ?? ""),
     };
     const stats = new PartitionStats(host.now, () => this.metrics.schedule());
-    this.storage = new SqliteLogStorage(ctx.storage);
+    this.storage = new SqliteLogStorage(durableObjectSql(ctx.storage));
     this.log = new PartitionLog(
       this.storage,
       host,
