@@ -5,6 +5,7 @@
  * still hibernate.
  */
 import { encodeBatch, ValueFormat } from "@kaiten/protocol";
+import type { PartitionGauges } from "../core/partition.ts";
 import type { PartitionStats, StatsSnapshot } from "../core/stats.ts";
 import type { TopicConfig } from "../core/types.ts";
 import { type Env, partitionStub, registry } from "./env.ts";
@@ -26,12 +27,7 @@ export function isSystemTopic(name: string): boolean {
   return name.startsWith("__");
 }
 
-export interface PartitionGauges {
-  highWatermark: number;
-  earliestOffset: number;
-  storedBytes: number;
-  subscribers: number;
-}
+export type { PartitionGauges };
 
 /** One record of `__metrics` (docs/PROTOCOL.md §14). */
 export interface MetricsRecord extends StatsSnapshot, PartitionGauges {
