@@ -13,6 +13,7 @@ export default defineConfig({
       "test/browser/vitest.config.ts",
       "test/workers/vitest.config.ts",
       "edge/test-core/vitest.config.ts",
+      "test/node/vitest.config.ts",
     ],
   },
 });

@@ -181,6 +181,15 @@ export class Partition {
     }
   }
 
+  /** The host's send buffer for `peer` emptied (uWebSockets.js `drain`). Never throws. */
+  drained(peer: PeerSocket): void {
+    try {
+      this.fanout.drained(peer);
+    } catch (error) {
+      this.host.log("catch-up after drain failed", error);
+    }
+  }
+
   /** An HTTP produce (sequences across partitions only increase: `monotonic`). */
   append(input: AppendInput): Promise<AppendResult> {
     return this.log.append({ ...input, sequencing: "monotonic" });
