@@ -7,19 +7,15 @@
  */
 
 import { DurableObject } from "cloudflare:workers";
+import { ErrorCode, errorFrame, KaitenError, PING, PONG, SUBPROTOCOL } from "@kaiten/protocol";
+import type { SocketGrant } from "../core/auth/access.ts";
 import {
-  type AuthFrame,
-  ErrorCode,
-  encodeFrame,
-  errorFrame,
-  FrameType,
-  KaitenError,
-  PING,
-  PONG,
-  type ProduceFrame,
-  SUBPROTOCOL,
-} from "@kaiten/protocol";
-import { authenticate, type SocketGrant, socketGrant } from "../core/auth/access.ts";
+  expired,
+  expiredError,
+  grantGate,
+  NO_GRANT,
+  type SocketRights,
+} from "../core/auth/socket-gate.ts";
 import { asKaitenError, Partition, type ReadResult, type SocketGate } from "../core/partition.ts";
 import type { AppendResult } from "../core/partition-log.ts";
 import { SqliteLogStorage } from "../core/sqlite-log-storage.ts";
@@ -34,12 +30,8 @@ export { asKaitenError, type ReadResult };
 const LOG_PREFIX = "[kaiten:partition]";
 
 /** What survives hibernation with each socket (serializeAttachment; at most 16 KiB). */
-interface Attachment {
+interface Attachment extends SocketRights {
   sub: SubscriptionState | null;
-  /** What the socket may do, and until when (PROTOCOL.md §15.4). */
-  grant: SocketGrant;
-  /** Whether the socket has produced: a refreshed token must still allow it. */
-  produced: boolean;
 }
 
 /** A socket's peer and its rights, kept per WebSocket while the object is awake. */
@@ -47,9 +39,6 @@ interface Socket {
   peer: PeerSocket;
   att: Attachment;
 }
-
-/** No rights at all: a socket that reached the object without a grant (never from the Worker). */
-const NO_GRANT: SocketGrant = { produce: false, subscribe: false, expiresAt: 0 };
 
 export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: WireError };
 export interface WireError {
@@ -159,10 +148,7 @@ export class PartitionObject extends DurableObject<Env> {
 
   /** Ends a socket whose rights ran out: ERROR TOKEN_EXPIRED, then close 4027 (§15.4). */
   private expire(ws: WebSocket): void {
-    const e = new KaitenError(
-      "TOKEN_EXPIRED",
-      "the socket's token expired; connect with a new one",
-    );
+    const e = expiredError();
     this.forget(ws);
     sendQuietly(ws, errorFrame(0, e));
     closeQuietly(ws, 4000 + ErrorCode.TOKEN_EXPIRED, e.code);
@@ -214,32 +200,18 @@ export class PartitionObject extends DurableObject<Env> {
   private gate(ws: WebSocket): SocketGate {
     let gate = this.gates.get(ws);
     if (gate) return gate;
-    gate = {
-      admit: () => {
-        if (!expired(this.socket(ws).att.grant, Date.now())) return true;
-        this.expire(ws);
-        return false;
-      },
-      produce: (_, f) => this.admitProduce(ws, f),
-      subscribe: () => {
-        if (!this.socket(ws).att.grant.subscribe)
-          throw forbidden("subscribe", this.identity?.topic);
-      },
-      auth: (_, f) => this.refresh(ws, this.socket(ws), f),
-    };
+    gate = grantGate({
+      rights: () => this.socket(ws).att,
+      save: () => ws.serializeAttachment(this.socket(ws).att),
+      topic: () => this.identity?.topic ?? "",
+      settings: () => auth(this.env),
+      now: Date.now,
+      expire: () => this.expire(ws),
+      expiresAt: (at) => this.scheduleAlarm(at),
+      admitSiteKey: (site, batch) => this.admitSiteKey(site, batch),
+    });
     this.gates.set(ws, gate);
     return gate;
-  }
-
-  private async admitProduce(ws: WebSocket, f: ProduceFrame): Promise<void> {
-    const socket = this.socket(ws);
-    const { grant } = socket.att;
-    if (!grant.produce) throw forbidden("produce", this.identity?.topic);
-    if (grant.siteKey) await this.admitSiteKey(grant.siteKey, f.batch);
-    if (!socket.att.produced) {
-      socket.att.produced = true;
-      ws.serializeAttachment(socket.att);
-    }
   }
 
   /** Every PRODUCE of a site-key socket is admitted by the key's object: rate, revocation (§15.5). */
@@ -252,30 +224,6 @@ export class PartitionObject extends DurableObject<Env> {
     const admission = { key: site.key, origin: site.origin, topic: this.identity.topic, records };
     const r = await siteKeyStub(this.env, id).admit(admission);
     if (!r.ok) throw new KaitenError(r.error.code, r.error.message, r.error.detail);
-  }
-
-  /**
-   * AUTH: a new token for this socket (§15.4). Its rights must still cover what the socket
-   * does (its subscription, its producing); then they replace the old ones, with the new expiry.
-   */
-  private async refresh(ws: WebSocket, socket: Socket, f: AuthFrame): Promise<void> {
-    const topic = this.identity?.topic ?? "";
-    if (socket.att.grant.siteKey)
-      throw new KaitenError("INVALID_REQUEST", "a site-key socket has no token to refresh");
-    const who = await authenticate(
-      { authorization: null, token: f.token, key: null, origin: null },
-      auth(this.env),
-    );
-    const next = socketGrant(who, topic);
-    if (socket.att.sub && !next.subscribe) throw forbidden("subscribe", topic, "the new token");
-    if (socket.att.produced && !next.produce) throw forbidden("produce", topic, "the new token");
-    socket.att.grant = next;
-    ws.serializeAttachment(socket.att);
-    if (next.expiresAt > 0) this.scheduleAlarm(next.expiresAt);
-    sendQuietly(
-      ws,
-      encodeFrame({ type: FrameType.Authed, requestId: f.requestId, expiresAt: next.expiresAt }),
-    );
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -408,14 +356,6 @@ function saveIdentity(sql: SqlStorage, id: { topic: string; partition: number })
     id.topic,
     id.partition,
   );
-}
-
-function expired(grant: SocketGrant, now: number): boolean {
-  return grant.expiresAt > 0 && grant.expiresAt <= now;
-}
-
-function forbidden(right: string, topic = "", whose = "the socket's token"): KaitenError {
-  return new KaitenError("FORBIDDEN", `${whose} has no ${right} right on "${topic}"`);
 }
 
 function sendQuietly(ws: WebSocket, frame: Uint8Array): void {

@@ -135,9 +135,13 @@ export class Partition {
       requestId = "requestId" in frame ? frame.requestId : 0;
       if (!gate.admit(peer)) return;
       switch (frame.type) {
-        case FrameType.Produce:
-          await gate.produce(peer, frame);
+        case FrameType.Produce: {
+          // Awaited only when the gate is asynchronous (a site key's admission): a plain
+          // produce is queued in the same turn, so frames keep their order.
+          const admitted = gate.produce(peer, frame);
+          if (admitted) await admitted;
           return await this.produce(peer, frame);
+        }
         case FrameType.Subscribe:
           gate.subscribe(peer);
           return this.fanout.subscribe(peer, frame);
