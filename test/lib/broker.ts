@@ -216,7 +216,9 @@ export class Broker {
       stdio: ["ignore", "pipe", "pipe"],
       env: {
         ...process.env,
-        ...(node ? this.options.vars : {}),
+        ...(node
+          ? { ...(this.authOff() ? { KAITEN_AUTH: "off" } : {}), ...this.options.vars }
+          : {}),
         // Offline (docs/DEVELOPMENT.md, "Pinned versions, and why").
         CLOUDFLARE_CF_FETCH_ENABLED: "false",
         WRANGLER_SEND_METRICS: "false",
@@ -255,14 +257,20 @@ export class Broker {
       "--persist-to",
       this.stateDir,
       "--show-interactive-dev-session=false",
-      // wrangler.toml ships closed (KAITEN_AUTH = "jwt"); tests that check auth pass their
-      // own KAITEN_AUTH and keys, the others run open as `npm start` does.
-      ...(this.options.asConfigured || this.options.args?.some((a) => a.startsWith("KAITEN_AUTH:"))
-        ? []
-        : ["--var", "KAITEN_AUTH:off"]),
+      ...(this.authOff() ? ["--var", "KAITEN_AUTH:off"] : []),
       ...Object.entries(this.options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
       ...(this.options.args ?? []),
     ];
+  }
+
+  /**
+   * wrangler.toml ships closed (KAITEN_AUTH = "jwt"), and so does the Node host; tests that
+   * check auth pass their own KAITEN_AUTH and keys, the others run open as `npm start` does.
+   */
+  private authOff(): boolean {
+    const o = this.options;
+    if (o.asConfigured || o.vars?.KAITEN_AUTH !== undefined) return false;
+    return !o.args?.some((a) => a.startsWith("KAITEN_AUTH:"));
   }
 
   private async waitUntilReady(child: ChildProcess): Promise<void> {

@@ -5,6 +5,7 @@
  * in `lookup` below.
  */
 import { isValidTopicName, KaitenError } from "@kaiten/protocol";
+import type { Quotas } from "./auth/settings.ts";
 import type { SqlDriver, SqlRow } from "./sql.ts";
 import { METRICS_CONFIG, METRICS_TOPIC } from "./system-topics.ts";
 import type { TopicConfig } from "./types.ts";
@@ -14,7 +15,10 @@ export interface Topic extends TopicConfig {
   createdAt: number;
 }
 
-export type CreateOutcome = { status: "created" | "exists" | "conflict"; topic: Topic };
+export type CreateOutcome =
+  | { status: "created" | "exists" | "conflict"; topic: Topic }
+  /** Creating it would pass a quota; `message` says which. */
+  | { status: "limit"; message: string };
 
 export class TopicStore {
   constructor(
@@ -40,17 +44,35 @@ export class TopicStore {
     return this.sql.all("SELECT * FROM topics ORDER BY name").map(toTopic);
   }
 
-  /** Creates the topic, or says it exists with the same config, or with a different one. */
-  create(name: string, config: TopicConfig): CreateOutcome {
+  /**
+   * Creates the topic, or says it exists with the same config, or with a different one, or
+   * that creating it would pass a quota (PROTOCOL.md §15.6; null: the broker's own topics).
+   */
+  create(name: string, config: TopicConfig, quotas: Quotas | null): CreateOutcome {
     const existing = this.get(name);
     if (existing)
       return { status: sameConfig(existing, config) ? "exists" : "conflict", topic: existing };
+    const over = quotas && this.overQuota(config.partitions, quotas);
+    if (over) return { status: "limit", message: over };
     return { status: "created", topic: this.insert(name, config) };
   }
 
-  /** The topic, created with `defaults` if it does not exist yet. */
-  ensure(name: string, defaults: TopicConfig): Topic {
-    return this.get(name) ?? this.insert(name, defaults);
+  /** The topic, created with `defaults` if it does not exist yet; LIMIT_EXCEEDED past a quota. */
+  ensure(name: string, defaults: TopicConfig, quotas: Quotas | null): Topic {
+    const o = this.create(name, defaults, quotas);
+    if (o.status === "limit") throw new KaitenError("LIMIT_EXCEEDED", o.message);
+    return o.topic;
+  }
+
+  private overQuota(partitions: number, q: Quotas): string | null {
+    const row = this.sql.all(
+      "SELECT count(*) AS n, coalesce(sum(partitions), 0) AS p FROM topics",
+    )[0] as SqlRow;
+    if (Number(row.n) + 1 > q.maxTopics)
+      return `this broker holds at most ${q.maxTopics} topics (KAITEN_MAX_TOPICS)`;
+    if (Number(row.p) + partitions > q.maxPartitions)
+      return `this broker holds at most ${q.maxPartitions} partitions in all (KAITEN_MAX_PARTITIONS); ${Number(row.p)} exist`;
+    return null;
   }
 
   remove(name: string): Topic | null {
@@ -75,24 +97,25 @@ export class TopicStore {
 }
 
 /**
- * The topic's config; created with the defaults when `create` is set and auto-create is on.
- * The metrics topic is the broker's own: it gets its own config and exists whether
- * auto-create is on or off (PROTOCOL.md §14).
+ * The topic's config; created with the defaults when `create` is set (the principal may
+ * create it) and auto-create is on. The metrics topic is the broker's own: it gets its own
+ * config and exists whether auto-create is on or off (PROTOCOL.md §14).
  */
 export function lookup(
   store: TopicStore,
   name: string,
   create: boolean,
-  settings: { autoCreate: boolean; defaults: TopicConfig },
+  settings: { autoCreate: boolean; defaults: TopicConfig; quotas: Quotas },
 ): Topic {
   if (!isValidTopicName(name)) {
     throw new KaitenError("INVALID_TOPIC", "topic names are 1 to 249 of A-Z a-z 0-9 . _ -");
   }
-  const system = name === METRICS_TOPIC;
   const topic =
-    create && (system || settings.autoCreate)
-      ? store.ensure(name, system ? METRICS_CONFIG : settings.defaults)
-      : store.get(name);
+    name === METRICS_TOPIC
+      ? store.ensure(name, METRICS_CONFIG, null)
+      : create && settings.autoCreate
+        ? store.ensure(name, settings.defaults, settings.quotas)
+        : store.get(name);
   if (!topic) throw new KaitenError("UNKNOWN_TOPIC", `topic "${name}" does not exist`);
   return topic;
 }

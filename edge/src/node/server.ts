@@ -17,7 +17,17 @@ import {
   PONG,
   SUBPROTOCOL,
 } from "@kaiten/protocol";
-import { asKaitenError } from "../core/partition.ts";
+import { authenticate, type Credentials, socketGrant } from "../core/auth/access.ts";
+import type { AuthVars } from "../core/auth/settings.ts";
+import { authSettings } from "../core/auth/settings.ts";
+import {
+  expired,
+  expiredError,
+  grantGate,
+  mayAutoCreate,
+  type SocketRights,
+} from "../core/auth/socket-gate.ts";
+import { asKaitenError, type SocketGate } from "../core/partition.ts";
 import { autoCreateTopics, type SettingVars, topicDefaults } from "../core/settings.ts";
 import { checkPartition, lookup, TopicStore } from "../core/topic-store.ts";
 import type { PeerSocket, SubscriptionState } from "../core/types.ts";
@@ -51,8 +61,11 @@ export interface ServerOptions {
   host?: string;
   /** Where topics and logs are kept. */
   dataDir: string;
-  /** Settings, as the environment variables of the same names as wrangler.toml's [vars]. */
-  vars?: SettingVars;
+  /**
+   * Settings, as the environment variables of the same names as wrangler.toml's [vars] and
+   * secrets. As on Cloudflare, auth is on (KAITEN_AUTH = "jwt") unless KAITEN_AUTH is "off".
+   */
+  vars?: SettingVars & AuthVars;
   /** Default: "FULL" (an ack means durable). Only benchmarks of the setting change it. */
   synchronous?: Synchronous;
 }
@@ -64,13 +77,29 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+type Route = { owner: PartitionOwner; rights: SocketRights } | { refusal: KaitenError };
+
 interface SocketData {
-  route: { owner: PartitionOwner } | { refusal: KaitenError };
+  route: Route;
   peer?: NodePeer;
+  gate?: SocketGate;
 }
 
 interface NodePeer extends PeerSocket {
   closed: boolean;
+  /** Closes the socket when its token expires (§15.4). */
+  expiry: NodeJS.Timeout | null;
+}
+
+/** What the upgrade request carries, read before any await (uWebSockets.js reuses `req`). */
+interface Upgrade {
+  url: string;
+  query: string;
+  key: string;
+  protocol: string;
+  extensions: string;
+  authorization: string;
+  origin: string;
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
@@ -80,22 +109,38 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     );
   }
   const vars = options.vars ?? {};
-  const settings = { autoCreate: autoCreateTopics(vars), defaults: topicDefaults(vars) };
+  const auth = authSettings(vars);
+  const settings = {
+    autoCreate: autoCreateTopics(vars),
+    defaults: topicDefaults(vars),
+    quotas: auth.limits,
+  };
   mkdirSync(options.dataDir, { recursive: true });
   const registryDb: NodeSql = openSqlite(join(options.dataDir, "registry.sqlite"));
   const partitions = new Partitions(options.dataDir, options.synchronous ?? "FULL");
   const topics = new TopicStore(registryDb, Date.now);
   const sockets = new Set<uws.WebSocket<SocketData>>();
 
-  const route = (url: string): SocketData["route"] => {
+  /** Where a socket goes, as the Worker decides it (§9, §15.3): a partition, or a refusal. */
+  const route = async (u: Upgrade): Promise<Route> => {
     try {
-      const m = /^\/v1\/topics\/([^/]+)\/partitions\/([^/]+)\/ws$/.exec(url);
-      if (!m) throw new KaitenError("NOT_FOUND", `no WebSocket route at ${url}`);
+      const offered = u.protocol;
+      if (offered && !offered.split(",").some((p) => p.trim() === SUBPROTOCOL)) {
+        throw new KaitenError("UNSUPPORTED_VERSION", `this broker speaks ${SUBPROTOCOL}`);
+      }
+      const m = /^\/v1\/topics\/([^/]+)\/partitions\/([^/]+)\/ws$/.exec(u.url);
+      if (!m) throw new KaitenError("NOT_FOUND", `no WebSocket route at ${u.url}`);
       const name = topicName(m[1] as string);
       const index = partitionNumber(m[2] as string);
-      const topic = lookup(topics, name, true, settings);
+      const who = await authenticate(credentials(u), auth);
+      if (who.kind === "site-key") {
+        throw new KaitenError("UNAUTHENTICATED", "the Node host does not serve site keys yet");
+      }
+      const grant = socketGrant(who, name);
+      const create = mayAutoCreate(who, name, settings.autoCreate);
+      const topic = lookup(topics, name, create, settings);
       checkPartition(topic, index);
-      return { owner: partitions.get(name, index, topic) };
+      return { owner: partitions.get(name, index, topic), rights: { grant, produced: false } };
     } catch (error) {
       return { refusal: asKaitenError(error) };
     }
@@ -108,19 +153,32 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     idleTimeout: 0,
     maxBackpressure: MAX_BACKPRESSURE,
     upgrade: (res, req, context) => {
-      const offered = req.getHeader("sec-websocket-protocol");
-      const speaks = offered.split(",").some((p) => p.trim() === SUBPROTOCOL);
-      const target: SocketData["route"] =
-        offered && !speaks
-          ? { refusal: new KaitenError("UNSUPPORTED_VERSION", `this broker speaks ${SUBPROTOCOL}`) }
-          : route(req.getUrl());
-      res.upgrade<SocketData>(
-        { route: target },
-        req.getHeader("sec-websocket-key"),
-        speaks ? SUBPROTOCOL : "",
-        req.getHeader("sec-websocket-extensions"),
-        context,
-      );
+      const u: Upgrade = {
+        url: req.getUrl(),
+        query: req.getQuery() ?? "",
+        key: req.getHeader("sec-websocket-key"),
+        protocol: req.getHeader("sec-websocket-protocol"),
+        extensions: req.getHeader("sec-websocket-extensions"),
+        authorization: req.getHeader("authorization"),
+        origin: req.getHeader("origin"),
+      };
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      void route(u).then((target) => {
+        if (aborted) return;
+        const speaks = u.protocol.split(",").some((p) => p.trim() === SUBPROTOCOL);
+        res.cork(() => {
+          res.upgrade<SocketData>(
+            { route: target },
+            u.key,
+            speaks ? SUBPROTOCOL : "",
+            u.extensions,
+            context,
+          );
+        });
+      });
     },
     open: (ws) => {
       sockets.add(ws);
@@ -133,25 +191,36 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         ws.end(4000 + ErrorCode[e.code], e.code);
         return;
       }
-      const owner = data.route.owner;
-      data.peer = nodePeer(ws, owner);
-      owner.sockets.add(data.peer);
+      const { owner, rights } = data.route;
+      const peer = nodePeer(ws, owner, rights);
+      data.peer = peer;
+      data.gate = grantGate({
+        rights: () => rights,
+        save: () => {},
+        topic: () => owner.topic,
+        settings: () => auth,
+        now: Date.now,
+        expire: () => expire(peer, ws),
+        expiresAt: (at) => expireAt(peer, ws, at),
+      });
+      if (rights.grant.expiresAt > 0) expireAt(peer, ws, rights.grant.expiresAt);
+      owner.sockets.add(peer);
     },
     message: (ws, message, isBinary) => {
-      const { route, peer } = ws.getUserData();
-      if (!peer || !("owner" in route)) return;
+      const { route, peer, gate } = ws.getUserData();
+      if (!peer || !gate || !("owner" in route)) return;
       const owner = route.owner;
       try {
         if (!isBinary) {
           const text = Buffer.from(message).toString();
           // Keep-alive, answered as the Durable Object runtime's auto-response does.
           if (text === PING) return void ws.send(PONG, false);
-          void owner.partition.message(peer, text);
+          void owner.partition.message(peer, text, gate);
           return;
         }
         // uWebSockets.js reuses the ArrayBuffer after this call; a produced batch waits for
         // its group commit, so the bytes are copied once here.
-        void owner.partition.message(peer, new Uint8Array(message.slice(0)));
+        void owner.partition.message(peer, new Uint8Array(message.slice(0)), gate);
       } catch (error) {
         owner.logError("message failed", error);
       }
@@ -165,6 +234,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const { route, peer } = ws.getUserData();
       if (!peer || !("owner" in route)) return;
       peer.closed = true;
+      if (peer.expiry) clearTimeout(peer.expiry);
       try {
         route.owner.sockets.delete(peer);
       } finally {
@@ -225,13 +295,54 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 }
 
+function credentials(u: Upgrade): Credentials {
+  const q = new URLSearchParams(u.query);
+  return {
+    authorization: u.authorization || null,
+    token: q.get("token"),
+    key: q.get("key"),
+    origin: u.origin || null,
+  };
+}
+
+/** Ends a socket whose rights ran out: ERROR TOKEN_EXPIRED, then close 4027 (§15.4). */
+function expire(peer: NodePeer, ws: uws.WebSocket<SocketData>): void {
+  if (peer.closed) return;
+  const e = expiredError();
+  peer.closed = true;
+  try {
+    ws.send(errorFrame(0, e), true);
+    ws.end(4000 + ErrorCode[e.code], e.code);
+  } catch {
+    // Closed meanwhile.
+  }
+}
+
+function expireAt(peer: NodePeer, ws: uws.WebSocket<SocketData>, at: number): void {
+  if (peer.expiry) clearTimeout(peer.expiry);
+  // setTimeout's longest delay is about 24.8 days; a token outliving it is checked per frame.
+  const delay = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
+  peer.expiry = setTimeout(() => {
+    peer.expiry = null;
+    if (Date.now() >= at) expire(peer, ws);
+  }, delay);
+  peer.expiry.unref();
+}
+
 /** A PeerSocket over a uWebSockets.js socket; its subscription state lives with it. */
-function nodePeer(ws: uws.WebSocket<SocketData>, owner: PartitionOwner): NodePeer {
+function nodePeer(
+  ws: uws.WebSocket<SocketData>,
+  owner: PartitionOwner,
+  rights: SocketRights,
+): NodePeer {
   let state: SubscriptionState | null = null;
   const peer: NodePeer = {
     closed: false,
+    expiry: null,
     send: (frame) => {
       if (peer.closed) return;
+      // Nothing is sent once the token has expired: the socket is closed instead.
+      if (expired(rights.grant, Date.now())) return expire(peer, ws);
       if (ws.send(frame, true) === 2) {
         // Past maxBackpressure uWebSockets.js dropped the frame: never skip silently.
         owner.logError("send buffer overflow; closing the socket");
