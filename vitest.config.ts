@@ -12,6 +12,8 @@ export default defineConfig({
       "client-sdk/vitest.config.ts",
       "test/browser/vitest.config.ts",
       "test/workers/vitest.config.ts",
+      "edge/test-core/vitest.config.ts",
+      "test/node/vitest.config.ts",
     ],
   },
 });

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CommitWaiters } from "../src/core/commit-waiters.ts";
+import { CommitWaiters } from "../src/cloudflare/commit-waiters.ts";
 import {
   formatOffset,
   jsonMessages,

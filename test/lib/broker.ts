@@ -1,5 +1,6 @@
 /**
- * A real broker for end-to-end tests: `wrangler dev` (and the workerd it starts) as a child
+ * A real broker for end-to-end tests, on either host: `wrangler dev` (and the workerd it
+ * starts), or the Node host (edge/dist-node/kaiten.mjs, built by `npm run build`), as a child
  * process group on a port and state directory of its own. The group can be stopped politely,
  * killed with SIGKILL to simulate a crash of the runtime, and started again on the same state.
  */
@@ -27,6 +28,10 @@ function findRoot(): string {
 
 const ROOT = findRoot();
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
+const NODE_HOST = join(ROOT, "edge/dist-node/kaiten.mjs");
+
+/** Which host runs the broker: workerd under wrangler dev, or the self-hosted Node server. */
+export type HostKind = "cloudflare" | "node";
 /** Bytes of wrangler/workerd output kept for failure messages (the most recent ones). */
 const OUTPUT_BYTES = 64 * 1024;
 
@@ -40,6 +45,10 @@ export interface BrokerOptions {
   args?: string[];
   /** Run with wrangler.toml's settings exactly (auth on, as deployed). Default: false */
   asConfigured?: boolean;
+  /** Default: "cloudflare". */
+  host?: HostKind;
+  /** Settings ([vars] on Cloudflare, environment variables on Node). Default: none */
+  vars?: Record<string, string>;
 }
 
 /**
@@ -139,6 +148,10 @@ export class Broker {
     return this.output;
   }
 
+  get host(): HostKind {
+    return this.options.host ?? "cloudflare";
+  }
+
   /** The process group of wrangler dev and the workerd it started; 0 when stopped. */
   get processGroup(): number {
     return this.pgid;
@@ -193,12 +206,19 @@ export class Broker {
     this.append(`\n--- start ${this.starts} on port ${this.port} ---\n`);
     // Its own inspector port: wrangler's default, 9229, clashes between concurrent brokers.
     const inspectorPort = await freePort();
-    const child = spawn(WRANGLER, this.wranglerArgs(inspectorPort), {
+    const node = this.host === "node";
+    const [command, args] = node
+      ? [process.execPath, [NODE_HOST, "--port", String(this.port), "--data", this.stateDir]]
+      : [WRANGLER, this.wranglerArgs(inspectorPort)];
+    const child = spawn(command, args, {
       cwd: ROOT,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
       env: {
         ...process.env,
+        ...(node
+          ? { ...(this.authOff() ? { KAITEN_AUTH: "off" } : {}), ...this.options.vars }
+          : {}),
         // Offline (docs/DEVELOPMENT.md, "Pinned versions, and why").
         CLOUDFLARE_CF_FETCH_ENABLED: "false",
         WRANGLER_SEND_METRICS: "false",
@@ -208,12 +228,12 @@ export class Broker {
         NO_COLOR: "1",
       },
     });
-    if (child.pid === undefined) throw new Error(`could not spawn ${WRANGLER}`);
+    if (child.pid === undefined) throw new Error(`could not spawn ${command}`);
     this.pgid = child.pid;
     liveGroups.add(child.pid);
     child.stdout?.on("data", (d: Buffer) => this.append(d.toString()));
     child.stderr?.on("data", (d: Buffer) => this.append(d.toString()));
-    child.on("exit", (code, signal) => this.append(`--- wrangler exited: ${code ?? signal} ---\n`));
+    child.on("exit", (code, signal) => this.append(`--- broker exited: ${code ?? signal} ---\n`));
     try {
       await this.waitUntilReady(child);
     } catch (error) {
@@ -237,23 +257,30 @@ export class Broker {
       "--persist-to",
       this.stateDir,
       "--show-interactive-dev-session=false",
-      // wrangler.toml ships closed (KAITEN_AUTH = "jwt"); tests that check auth pass their
-      // own KAITEN_AUTH and keys, the others run open as `npm start` does.
-      ...(this.options.asConfigured || this.options.args?.some((a) => a.startsWith("KAITEN_AUTH:"))
-        ? []
-        : ["--var", "KAITEN_AUTH:off"]),
+      ...(this.authOff() ? ["--var", "KAITEN_AUTH:off"] : []),
+      ...Object.entries(this.options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
       ...(this.options.args ?? []),
     ];
+  }
+
+  /**
+   * wrangler.toml ships closed (KAITEN_AUTH = "jwt"), and so does the Node host; tests that
+   * check auth pass their own KAITEN_AUTH and keys, the others run open as `npm start` does.
+   */
+  private authOff(): boolean {
+    const o = this.options;
+    if (o.asConfigured || o.vars?.KAITEN_AUTH !== undefined) return false;
+    return !o.args?.some((a) => a.startsWith("KAITEN_AUTH:"));
   }
 
   private async waitUntilReady(child: ChildProcess): Promise<void> {
     const deadline = Date.now() + (this.options.startTimeoutMs ?? 60_000);
     while (Date.now() < deadline) {
-      if (this.sinceStart.includes("Address already in use")) {
+      if (/Address already in use|cannot listen/.test(this.sinceStart)) {
         throw new PortInUse(`port ${this.port} is in use`);
       }
       if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error("wrangler dev exited before it answered");
+        throw new Error("the broker exited before it answered");
       }
       try {
         // The Worker itself answers /v1 (with auth on and no key, with AUTH_NOT_CONFIGURED);
@@ -269,7 +296,7 @@ export class Broker {
       }
       await sleep(100);
     }
-    throw new Error(`wrangler dev did not answer GET /v1 within the start timeout`);
+    throw new Error(`the broker did not answer GET /v1 within the start timeout`);
   }
 
   private async end(signal: NodeJS.Signals, graceMs: number): Promise<void> {
@@ -292,7 +319,7 @@ export class Broker {
 
   /** An Error whose message ends with the broker's recent output. */
   failure(message: string): Error {
-    return new Error(`${message}\n--- wrangler dev output (tail) ---\n${this.output}`);
+    return new Error(`${message}\n--- broker output (tail) ---\n${this.output}`);
   }
 }
 
@@ -308,7 +335,7 @@ export function useBroker(options: BrokerOptions = {}): () => Broker {
   });
   afterEach((context) => {
     if (broker && context.task.result?.state === "fail") {
-      console.error(`--- wrangler dev output (tail) ---\n${broker.logs()}`);
+      console.error(`--- broker output (tail) ---\n${broker.logs()}`);
     }
   });
   afterAll(async () => {

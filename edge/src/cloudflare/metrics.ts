@@ -5,33 +5,17 @@
  * still hibernate.
  */
 import { encodeBatch, ValueFormat } from "@kaiten/protocol";
+import type { PartitionGauges } from "../core/partition.ts";
 import type { PartitionStats, StatsSnapshot } from "../core/stats.ts";
-import type { TopicConfig } from "../core/types.ts";
+import { isSystemTopic, METRICS_CONFIG, METRICS_TOPIC } from "../core/system-topics.ts";
 import { type Env, partitionStub, registry } from "./env.ts";
 import { SYSTEM } from "./topic-registry.ts";
 
-export const METRICS_TOPIC = "__metrics";
+export type { PartitionGauges };
+export { isSystemTopic, METRICS_CONFIG, METRICS_TOPIC };
+
 /** How often an active partition publishes. */
 export const METRICS_INTERVAL_MS = 1_000;
-/** `__metrics` keeps an hour, at most 64 MiB: enough history for a dashboard that just opened. */
-export const METRICS_CONFIG: TopicConfig = {
-  partitions: 1,
-  retentionMs: 3_600_000,
-  retentionBytes: 64 * 1024 * 1024,
-  maxRecordBytes: 1_000_000,
-};
-
-/** Topics named `__…` are the broker's own; they publish no metrics about themselves. */
-export function isSystemTopic(name: string): boolean {
-  return name.startsWith("__");
-}
-
-export interface PartitionGauges {
-  highWatermark: number;
-  earliestOffset: number;
-  storedBytes: number;
-  subscribers: number;
-}
 
 /** One record of `__metrics` (docs/PROTOCOL.md §14). */
 export interface MetricsRecord extends StatsSnapshot, PartitionGauges {

@@ -1,49 +1,39 @@
 /**
- * The Durable Object that owns one topic partition: its log in SQLite and its subscribers
- * on hibernatable WebSockets. Every entry point contains its errors (STYLE.md habit 6):
- * one bad frame or dead socket never takes the partition down for everyone else.
+ * The Durable Object that owns one topic partition: the core's Partition (log, subscribers,
+ * protocol session, retention) over Durable Object SQLite and hibernatable WebSockets, with
+ * each socket's rights (§15) checked through the session's SocketGate. Every entry point
+ * contains its errors (STYLE.md habit 6) and logs them naming the topic and partition: one
+ * bad frame or dead socket never takes the partition down for everyone else.
  */
 
 import { DurableObject } from "cloudflare:workers";
+import { ErrorCode, errorFrame, KaitenError, PING, PONG, SUBPROTOCOL } from "@kaiten/protocol";
+import type { SocketGrant } from "../core/auth/access.ts";
 import {
-  type AuthFrame,
-  decodeFrame,
-  ErrorCode,
-  encodeFrame,
-  errorFrame,
-  FrameType,
-  KaitenError,
-  PING,
-  PONG,
-  type ProduceFrame,
-  SUBPROTOCOL,
-} from "@kaiten/protocol";
-import { authenticate, type SocketGrant, socketGrant } from "../core/auth/access.ts";
-import { CommitWaiters } from "../core/commit-waiters.ts";
-import { Fanout } from "../core/fanout.ts";
-import { type AppendResult, PartitionLog } from "../core/partition-log.ts";
+  expired,
+  expiredError,
+  grantGate,
+  NO_GRANT,
+  type SocketRights,
+} from "../core/auth/socket-gate.ts";
+import { asKaitenError, Partition, type ReadResult, type SocketGate } from "../core/partition.ts";
+import type { AppendResult } from "../core/partition-log.ts";
+import { SqliteLogStorage } from "../core/sqlite-log-storage.ts";
 import { PartitionStats } from "../core/stats.ts";
-import type {
-  Host,
-  PeerSocket,
-  StoredChunk,
-  SubscriptionState,
-  TopicConfig,
-} from "../core/types.ts";
+import type { Host, PeerSocket, SubscriptionState, TopicConfig } from "../core/types.ts";
+import { CommitWaiters } from "./commit-waiters.ts";
+import { durableObjectSql } from "./do-sql-driver.ts";
 import { auth, defaultTopicConfig, type Env, siteKeyStub } from "./env.ts";
-import { MetricsPublisher, type PartitionGauges } from "./metrics.ts";
-import { SqliteLogStorage } from "./sqlite-log-storage.ts";
+import { MetricsPublisher } from "./metrics.ts";
 import { type StreamAnswer, type StreamOp, StreamStore } from "./stream-store.ts";
+
+export { asKaitenError, type ReadResult };
 
 const LOG_PREFIX = "[kaiten:partition]";
 
 /** What survives hibernation with each socket (serializeAttachment; at most 16 KiB). */
-interface Attachment {
+interface Attachment extends SocketRights {
   sub: SubscriptionState | null;
-  /** What the socket may do, and until when (PROTOCOL.md §15.4). */
-  grant: SocketGrant;
-  /** Whether the socket has produced: a refreshed token must still allow it. */
-  produced: boolean;
 }
 
 /** A socket's peer and its rights, kept per WebSocket while the object is awake. */
@@ -52,23 +42,11 @@ interface Socket {
   att: Attachment;
 }
 
-/** No rights at all: a socket that reached the object without a grant (never from the Worker). */
-const NO_GRANT: SocketGrant = { produce: false, subscribe: false, expiresAt: 0 };
-
 export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: WireError };
 export interface WireError {
   code: KaitenError["code"];
   message: string;
   detail: number;
-}
-
-export interface ReadResult {
-  epoch: number;
-  earliestOffset: number;
-  highWatermark: number;
-  /** Where the read starts (the offset asked for, or found by timestamp). */
-  startOffset: number;
-  chunks: Uint8Array[];
 }
 
 export interface PartitionInfo {
@@ -82,14 +60,15 @@ export interface PartitionInfo {
 }
 
 export class PartitionObject extends DurableObject<Env> {
-  private readonly log: PartitionLog;
+  private readonly partition: Partition;
   private readonly storage: SqliteLogStorage;
-  private readonly fanout: Fanout;
+  private readonly sockets = new WeakMap<WebSocket, Socket>();
+  private readonly gates = new WeakMap<WebSocket, SocketGate>();
   /** HTTP readers waiting for the next commit (long-poll, SSE; PROTOCOL.md §17). */
   private readonly waiters = new CommitWaiters();
   /** The partition's Durable Stream row, made on first use (PROTOCOL.md §18). */
   private streamStore: StreamStore | null = null;
-  private readonly sockets = new WeakMap<WebSocket, Socket>();
+  /** When the one alarm goes off (retention and token expiry share it); null: none set. */
   private alarmAt: number | null = null;
   private readonly metrics: MetricsPublisher;
   /** Which partition this object is; told by the Worker with every call, kept for the alarm. */
@@ -104,39 +83,43 @@ export class PartitionObject extends DurableObject<Env> {
       now: () => Date.now(),
       randomEpoch: () => crypto.getRandomValues(new Uint32Array(1))[0] || 1,
       defer: (fn) => setTimeout(() => this.contained("deferred work", fn), 0),
-      log: (message, error) => console.error(`${LOG_PREFIX} ${message}`, error ?? ""),
+      log: (message, error) => this.logError(message, error),
     };
     const stats = new PartitionStats(host.now, () => this.metrics.schedule());
-    this.storage = new SqliteLogStorage(ctx.storage);
-    this.log = new PartitionLog(
-      this.storage,
+    this.storage = new SqliteLogStorage(durableObjectSql(ctx.storage));
+    this.partition = new Partition({
+      storage: this.storage,
       host,
-      defaultTopicConfig(env),
-      (chunks, meta) => {
-        this.fanout.broadcast(chunks, meta);
-        this.waiters.wake(meta.highWatermark);
-        this.ensureAlarm();
-      },
+      defaults: defaultTopicConfig(env),
+      sockets: () => ctx.getWebSockets().map((ws) => this.socket(ws).peer),
+      alarm: { set: (at) => this.scheduleAlarm(at) },
       stats,
-    );
-    const sockets = () => ctx.getWebSockets().map((ws) => this.socket(ws).peer);
-    this.fanout = new Fanout(this.log, host, sockets, stats);
+      onCommit: (meta) => this.waiters.wake(meta.highWatermark),
+    });
     this.metrics = new MetricsPublisher(
       env,
       stats,
       () => this.identity,
-      () => this.gauges(),
+      () => this.partition.gauges(),
     );
     ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
+      this.partition.retention.restore(this.alarmAt);
     });
+  }
+
+  /** Logs with the prefix and the partition's name, so a log line says whose it is. */
+  private logError(message: string, error?: unknown): void {
+    const id = this.identity;
+    const who = id ? `${id.topic}/${id.partition}` : "(partition not yet identified)";
+    console.error(`${LOG_PREFIX} ${who}: ${message}`, error ?? "");
   }
 
   private contained(what: string, fn: () => void): void {
     try {
       fn();
     } catch (error) {
-      console.error(`${LOG_PREFIX} ${what} failed`, error);
+      this.logError(`${what} failed`, error);
     }
   }
 
@@ -172,10 +155,7 @@ export class PartitionObject extends DurableObject<Env> {
 
   /** Ends a socket whose rights ran out: ERROR TOKEN_EXPIRED, then close 4027 (§15.4). */
   private expire(ws: WebSocket): void {
-    const e = new KaitenError(
-      "TOKEN_EXPIRED",
-      "the socket's token expired; connect with a new one",
-    );
+    const e = expiredError();
     this.forget(ws);
     sendQuietly(ws, errorFrame(0, e));
     closeQuietly(ws, 4000 + ErrorCode.TOKEN_EXPIRED, e.code);
@@ -194,7 +174,7 @@ export class PartitionObject extends DurableObject<Env> {
       const headers = offered ? { "Sec-WebSocket-Protocol": SUBPROTOCOL } : undefined;
       return new Response(null, { status: 101, webSocket: client, headers });
     } catch (error) {
-      console.error(`${LOG_PREFIX} fetch failed`, error);
+      this.logError("fetch failed", error);
       return new Response("internal error", { status: 500 });
     }
   }
@@ -206,80 +186,47 @@ export class PartitionObject extends DurableObject<Env> {
 
   /** Takes the topic config and identity the Worker sends, storing them when they changed. */
   private identify(ref: PartitionRef): void {
-    this.log.configure(ref.config);
+    this.partition.log.configure(ref.config);
     const id = this.identity;
     if (id?.topic === ref.topic && id.partition === ref.partition) return;
     this.identity = { topic: ref.topic, partition: ref.partition };
     saveIdentity(this.ctx.storage.sql, this.identity);
   }
 
-  private gauges(): PartitionGauges {
-    const m = this.log.state;
-    return {
-      highWatermark: m.highWatermark,
-      earliestOffset: m.logStart,
-      storedBytes: m.totalBytes,
-      subscribers: this.fanout.countSubscribers(),
-    };
-  }
-
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    let requestId = 0;
     try {
-      if (typeof message === "string") {
-        throw new KaitenError(
-          "MALFORMED_FRAME",
-          `text frames other than "${PING}" are not part of the protocol`,
-        );
-      }
-      const frame = decodeFrame(new Uint8Array(message));
-      requestId = "requestId" in frame ? frame.requestId : 0;
-      const socket = this.socket(ws);
-      if (expired(socket.att.grant, Date.now())) return this.expire(ws);
-      const peer = socket.peer;
-      switch (frame.type) {
-        case FrameType.Produce:
-          return await this.produce(ws, socket, frame);
-        case FrameType.Subscribe:
-          if (!socket.att.grant.subscribe) throw forbidden("subscribe", this.identity?.topic);
-          return this.fanout.subscribe(peer, frame);
-        case FrameType.Auth:
-          return await this.refresh(ws, socket, frame);
-        case FrameType.Credit:
-          return this.fanout.grantCredit(peer, frame.credit);
-        case FrameType.Unsubscribe:
-          return this.fanout.unsubscribe(peer, frame.requestId);
-        default:
-          throw new KaitenError("UNKNOWN_FRAME_TYPE", "a server frame type was sent to the server");
-      }
+      const data = typeof message === "string" ? message : new Uint8Array(message);
+      await this.partition.message(this.socket(ws).peer, data, this.gate(ws));
     } catch (error) {
-      this.sendError(ws, requestId, error);
+      // Partition.message answers every error itself; this is for a failure of the host part.
+      this.logError("message failed", error);
     }
   }
 
-  private async produce(ws: WebSocket, socket: Socket, f: ProduceFrame): Promise<void> {
-    const { grant } = socket.att;
-    if (!grant.produce) throw forbidden("produce", this.identity?.topic);
-    this.refuseIfClosed();
-    if (grant.siteKey) await this.admitSiteKey(grant.siteKey, f.batch);
-    if (!socket.att.produced) {
-      socket.att.produced = true;
-      ws.serializeAttachment(socket.att);
-    }
-    const r = await this.log.append({
-      batch: f.batch,
-      producerId: f.producerId,
-      producerEpoch: f.producerEpoch,
-      sequence: f.sequence,
-      sequencing: "strict",
+  /** The socket's rights, checked by the core's session before each frame (§15). */
+  private gate(ws: WebSocket): SocketGate {
+    let gate = this.gates.get(ws);
+    if (gate) return gate;
+    const granted = grantGate({
+      rights: () => this.socket(ws).att,
+      save: () => ws.serializeAttachment(this.socket(ws).att),
+      topic: () => this.identity?.topic ?? "",
+      settings: () => auth(this.env),
+      now: Date.now,
+      expire: () => this.expire(ws),
+      expiresAt: (at) => this.scheduleAlarm(at),
+      admitSiteKey: (site, batch) => this.admitSiteKey(site, batch),
     });
-    // The append resolved after its group commit was written; this send is held by the
-    // output gate until that write is durable, so the producer never sees an ack for data
-    // that could still be lost.
-    sendQuietly(
-      ws,
-      encodeFrame({ type: FrameType.ProduceAck, requestId: f.requestId, ...ackOf(r) }),
-    );
+    gate = {
+      ...granted,
+      // A closed Durable Stream takes no more records, from any API (PROTOCOL.md §18.4).
+      produce: (peer, frame) => {
+        this.refuseIfClosed();
+        return granted.produce(peer, frame);
+      },
+    };
+    this.gates.set(ws, gate);
+    return gate;
   }
 
   /** Every PRODUCE of a site-key socket is admitted by the key's object: rate, revocation (§15.5). */
@@ -294,49 +241,23 @@ export class PartitionObject extends DurableObject<Env> {
     if (!r.ok) throw new KaitenError(r.error.code, r.error.message, r.error.detail);
   }
 
-  /**
-   * AUTH: a new token for this socket (§15.4). Its rights must still cover what the socket
-   * does (its subscription, its producing); then they replace the old ones, with the new expiry.
-   */
-  private async refresh(ws: WebSocket, socket: Socket, f: AuthFrame): Promise<void> {
-    const topic = this.identity?.topic ?? "";
-    if (socket.att.grant.siteKey)
-      throw new KaitenError("INVALID_REQUEST", "a site-key socket has no token to refresh");
-    const who = await authenticate(
-      { authorization: null, token: f.token, key: null, origin: null },
-      auth(this.env),
-    );
-    const next = socketGrant(who, topic);
-    if (socket.att.sub && !next.subscribe) throw forbidden("subscribe", topic, "the new token");
-    if (socket.att.produced && !next.produce) throw forbidden("produce", topic, "the new token");
-    socket.att.grant = next;
-    ws.serializeAttachment(socket.att);
-    if (next.expiresAt > 0) this.scheduleAlarm(next.expiresAt);
-    sendQuietly(
-      ws,
-      encodeFrame({ type: FrameType.Authed, requestId: f.requestId, expiresAt: next.expiresAt }),
-    );
-  }
-
-  private sendError(ws: WebSocket, requestId: number, error: unknown): void {
-    if (!(error instanceof KaitenError)) console.error(`${LOG_PREFIX} message failed`, error);
-    sendQuietly(ws, errorFrame(requestId, asKaitenError(error)));
-  }
-
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    this.forget(ws);
-    // 1005 and 1006 are reserved and must not be sent back: close(1005) throws.
-    closeQuietly(ws, code === 1005 || code === 1006 ? 1000 : code, reason);
+    try {
+      this.forget(ws);
+    } finally {
+      // 1005 and 1006 are reserved and must not be sent back: close(1005) throws.
+      closeQuietly(ws, code === 1005 || code === 1006 ? 1000 : code, reason);
+    }
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    console.error(`${LOG_PREFIX} socket error`, error);
+    this.logError("socket error", error);
     this.forget(ws);
   }
 
   private forget(ws: WebSocket): void {
     const socket = this.sockets.get(ws);
-    if (socket) this.fanout.forget(socket.peer);
+    if (socket) this.partition.closed(socket.peer);
   }
 
   /** One alarm for two jobs: time retention, and closing sockets whose token expired. */
@@ -345,11 +266,11 @@ export class PartitionObject extends DurableObject<Env> {
     let nextExpiry: number | null = null;
     try {
       nextExpiry = this.closeExpired(Date.now());
-      this.log.enforceRetention(Date.now());
     } catch (error) {
-      console.error(`${LOG_PREFIX} alarm failed`, error);
+      this.logError("closing expired sockets failed", error);
     }
-    this.ensureAlarm();
+    // Never throws: trims what expired and sets the alarm for the next chunk to expire.
+    this.partition.retention.fired();
     if (nextExpiry !== null) this.scheduleAlarm(nextExpiry);
   }
 
@@ -365,14 +286,6 @@ export class PartitionObject extends DurableObject<Env> {
     return next;
   }
 
-  /** Keeps one alarm set for the time the oldest chunk expires, while time retention applies. */
-  private ensureAlarm(): void {
-    if (this.alarmAt !== null) return;
-    const due = this.log.retentionDue();
-    if (due === null) return;
-    this.scheduleAlarm(Math.max(due, Date.now() + 1_000));
-  }
-
   /** Sets the alarm to `at` unless it is already set to go off sooner. */
   private scheduleAlarm(at: number): void {
     if (this.alarmAt !== null && this.alarmAt <= at) return;
@@ -386,7 +299,7 @@ export class PartitionObject extends DurableObject<Env> {
   async append(input: AppendInput): Promise<RpcResult<AppendResult>> {
     return this.rpc(input, () => {
       this.refuseIfClosed();
-      return this.log.append({ ...input, sequencing: "monotonic" });
+      return this.partition.append(input);
     });
   }
 
@@ -396,7 +309,11 @@ export class PartitionObject extends DurableObject<Env> {
    */
   async waitForCommit(input: WaitInput): Promise<RpcResult<{ outcome: string }>> {
     return this.rpc(input, async () => ({
-      outcome: await this.waiters.wait(input.after, this.log.state.highWatermark, input.ms),
+      outcome: await this.waiters.wait(
+        input.after,
+        this.partition.log.state.highWatermark,
+        input.ms,
+      ),
     }));
   }
 
@@ -406,8 +323,11 @@ export class PartitionObject extends DurableObject<Env> {
   }
 
   private streams(): StreamStore {
-    this.streamStore ??= new StreamStore(this.ctx.storage.sql, this.log, this.waiters, () =>
-      this.destroyLog(),
+    this.streamStore ??= new StreamStore(
+      this.ctx.storage.sql,
+      this.partition.log,
+      this.waiters,
+      () => this.destroyLog(),
     );
     return this.streamStore;
   }
@@ -419,35 +339,15 @@ export class PartitionObject extends DurableObject<Env> {
   }
 
   async read(input: ReadInput): Promise<RpcResult<ReadResult>> {
-    return this.rpc(input, () => {
-      const meta = this.log.state;
-      // No offset and no timestamp: from the earliest offset still retained.
-      const start =
-        input.timestamp !== undefined
-          ? this.log.offsetForTimestamp(input.timestamp)
-          : (input.offset ?? meta.logStart);
-      const chunks = this.log.read(start, input.maxBytes).map((c: StoredChunk) => c.data);
-      return {
-        epoch: meta.epoch,
-        earliestOffset: meta.logStart,
-        highWatermark: meta.highWatermark,
-        startOffset: start,
-        chunks,
-      };
-    });
+    // No offset and no timestamp: from the earliest offset still retained.
+    return this.rpc(input, () => this.partition.read(input));
   }
 
   async info(ref: PartitionRef): Promise<RpcResult<PartitionInfo>> {
     return this.rpc(ref, () => {
-      const m = this.log.state;
-      const subscribers = this.fanout.countSubscribers();
-      return {
-        epoch: m.epoch,
-        earliestOffset: m.logStart,
-        highWatermark: m.highWatermark,
-        subscribers,
-        ...this.storage.usage,
-      };
+      const { epoch } = this.partition.log.state;
+      const { highWatermark, earliestOffset, subscribers } = this.partition.gauges();
+      return { epoch, earliestOffset, highWatermark, subscribers, ...this.storage.usage };
     });
   }
 
@@ -460,8 +360,7 @@ export class PartitionObject extends DurableObject<Env> {
   }
 
   private destroyLog(): void {
-    this.fanout.closeAll(new KaitenError("TOPIC_DELETED", "the topic was deleted"));
-    this.log.destroy();
+    this.partition.destroy();
     this.waiters.wakeAll();
   }
 
@@ -470,7 +369,7 @@ export class PartitionObject extends DurableObject<Env> {
       this.identify(ref);
       return { ok: true, value: await fn() };
     } catch (error) {
-      if (!(error instanceof KaitenError)) console.error(`${LOG_PREFIX} rpc failed`, error);
+      if (!(error instanceof KaitenError)) this.logError("rpc failed", error);
       return { ok: false, error: rpcError(error) };
     }
   }
@@ -522,24 +421,6 @@ function saveIdentity(sql: SqlStorage, id: { topic: string; partition: number })
     id.topic,
     id.partition,
   );
-}
-
-function expired(grant: SocketGrant, now: number): boolean {
-  return grant.expiresAt > 0 && grant.expiresAt <= now;
-}
-
-function forbidden(right: string, topic = "", whose = "the socket's token"): KaitenError {
-  return new KaitenError("FORBIDDEN", `${whose} has no ${right} right on "${topic}"`);
-}
-
-function ackOf(r: AppendResult) {
-  return { baseOffset: r.baseOffset, count: r.count, epoch: r.epoch, duplicate: r.duplicate };
-}
-
-export function asKaitenError(error: unknown): KaitenError {
-  return error instanceof KaitenError
-    ? error
-    : new KaitenError("INTERNAL", "internal error; retry");
 }
 
 function sendQuietly(ws: WebSocket, frame: Uint8Array): void {

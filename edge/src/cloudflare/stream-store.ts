@@ -4,7 +4,6 @@
  * happen on the log's single writer. The records themselves are the partition's records.
  */
 import { decodeChunk, encodeBatch, KaitenError, Limits, ValueFormat } from "@kaiten/protocol";
-import type { CommitWaiters, WaitOutcome } from "../core/commit-waiters.ts";
 import {
   expired,
   isJson,
@@ -14,6 +13,7 @@ import {
   sameConfig,
 } from "../core/durable-stream.ts";
 import type { PartitionLog } from "../core/partition-log.ts";
+import type { CommitWaiters, WaitOutcome } from "./commit-waiters.ts";
 
 /** Bytes a fork may copy from its source when created (copy-on-fork, §18.7). */
 export const MAX_FORK_BYTES = 16 * 1_048_576;

@@ -110,6 +110,11 @@ export class Fanout {
     socket.send(encodeFrame({ type: FrameType.Unsubscribed, requestId }));
   }
 
+  /** The host's send buffer for `socket` emptied: carry on serving it from the log. */
+  drained(socket: PeerSocket): void {
+    this.pump(socket);
+  }
+
   forget(socket: PeerSocket): void {
     this.pumping.delete(socket);
     this.stats.touched();
@@ -136,6 +141,8 @@ export class Fanout {
         socket.setState(state);
         return;
       }
+      // The host's buffer is full: `drained` carries on when it empties.
+      if (!isReady(socket)) return;
       if (sent >= PUMP_SLICE_BYTES) {
         this.continueLater(socket);
         return;
@@ -214,8 +221,9 @@ export class Fanout {
     for (const socket of this.sockets()) {
       const state = socket.getState();
       if (!state?.live) continue;
-      if (state.nextOffset !== chunk.baseOffset || state.credit <= 0) {
-        // Out of credit (or, defensively, out of step): stop pushing; the log serves it later.
+      if (state.nextOffset !== chunk.baseOffset || state.credit <= 0 || !isReady(socket)) {
+        // Out of credit, its buffer full (or, defensively, out of step): stop pushing; the log
+        // serves it later, when it grants credit or its buffer drains.
         state.live = false;
         socket.setState(state);
         continue;
@@ -278,6 +286,10 @@ interface KeyFrame {
   frame: Uint8Array;
   /** Records in the frame, for the metrics stream. */
   count: number;
+}
+
+function isReady(socket: PeerSocket): boolean {
+  return socket.ready ? socket.ready() : true;
 }
 
 /** Records of a chunk at or after `from`, and with `key` when one is set. */

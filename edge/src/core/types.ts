@@ -91,6 +91,13 @@ export interface SubscriptionState {
 /** A connected peer. `state` reads and writes what survives hibernation with the socket. */
 export interface PeerSocket {
   send(frame: Uint8Array): void;
+  /**
+   * False while the host's send buffer for this socket is full (uWebSockets.js backpressure).
+   * Records are then not pushed but served from the log once the host calls
+   * `Partition.drained`, so a slow socket holds at most about one frame beyond the buffer.
+   * Absent: always ready (a Durable Object's runtime buffers within the subscriber's credit).
+   */
+  ready?(): boolean;
   close(code: number, reason: string): void;
   getState(): SubscriptionState | null;
   setState(state: SubscriptionState | null): void;

@@ -1,5 +1,6 @@
 /**
- * LogStorage on a Durable Object's SQLite database. One row per stored chunk (one group
+ * LogStorage on a SQLite database reached through a SqlDriver (sql.ts): a Durable Object's
+ * SQLite on Cloudflare, better-sqlite3 on Node. One row per stored chunk (one group
  * commit); the chunk's bytes are stored exactly as they are sent to subscribers.
  *
  * Rows written are billed ($1 per million, index entries included), so a commit writes one
@@ -11,6 +12,8 @@
  * written only with the rows that change its epoch or earliest offset; the tables carry no
  * secondary index (a search by time scans chunks in offset order, which is rare).
  */
+
+import type { SqlDriver, SqlParam, SqlRow } from "./sql.ts";
 import type {
   ChunkInfo,
   LogMeta,
@@ -18,7 +21,7 @@ import type {
   ProducerState,
   StoredChunk,
   TopicConfig,
-} from "../core/types.ts";
+} from "./types.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS chunks (
@@ -56,8 +59,6 @@ CREATE TABLE IF NOT EXISTS producers (
 DROP INDEX IF EXISTS producers_by_age;
 `;
 
-type Row = Record<string, SqlStorageValue>;
-
 /** Commits between checkpoints of producer states into the `producers` table. */
 export const CHECKPOINT_COMMITS = 32;
 /** Columns added after the first release of the schema, for logs created before them. */
@@ -88,36 +89,36 @@ export class SqliteLogStorage implements LogStorage {
   private checkpoint = 0;
   private sinceCheckpoint = 0;
 
-  constructor(private readonly storage: DurableObjectStorage) {
-    this.sql.exec(SCHEMA);
+  constructor(private readonly sql: SqlDriver) {
+    sql.exec(SCHEMA);
     for (const m of MIGRATIONS) {
       try {
-        this.sql.exec(m);
+        sql.exec(m);
       } catch {
         // The column exists already.
       }
     }
-  }
-
-  private get sql(): SqlStorage {
-    return this.storage.sql;
+    // Before anything asks: a producer's newest state may be only in a chunk row.
+    this.recoverProducers();
   }
 
   /** Runs a statement that writes, counting its rows. */
-  private write(query: string, ...bindings: unknown[]): void {
-    this.usage.rowsWritten += this.sql.exec(query, ...bindings).rowsWritten;
+  private write(query: string, ...params: SqlParam[]): void {
+    this.usage.rowsWritten += this.sql.run(query, ...params);
+  }
+
+  private first(query: string, ...params: SqlParam[]): SqlRow | undefined {
+    return this.sql.all(query, ...params)[0];
   }
 
   loadMeta(): LogMeta | null {
-    const row = this.sql.exec("SELECT * FROM log_meta WHERE id = 0").toArray()[0];
+    const row = this.first("SELECT * FROM log_meta WHERE id = 0");
     if (!row) return null;
     // Commits do not rewrite the meta row: the chunks hold the newer figures.
-    const tail = this.sql
-      .exec(
-        `SELECT MAX(end_offset) AS end_offset, MAX(max_ts_running) AS max_ts,
-           COALESCE(SUM(byte_size), 0) AS bytes, COUNT(*) AS chunks FROM chunks`,
-      )
-      .toArray()[0] as Row;
+    const tail = this.first(
+      `SELECT MAX(end_offset) AS end_offset, MAX(max_ts_running) AS max_ts,
+         COALESCE(SUM(byte_size), 0) AS bytes, COUNT(*) AS chunks FROM chunks`,
+    ) as SqlRow;
     const meta = {
       epoch: Number(row.epoch),
       logStart: Number(row.log_start),
@@ -126,19 +127,17 @@ export class SqliteLogStorage implements LogStorage {
       maxTimestamp: Math.max(Number(row.max_ts), Number(tail.max_ts ?? 0)),
     };
     this.stored = { epoch: meta.epoch, logStart: meta.logStart };
-    this.checkpoint = Number(row.checkpoint ?? 0);
-    this.recoverProducers();
     return meta;
   }
 
   /** Producer states committed since the checkpoint: the newest copy of each wins. */
   private recoverProducers(): void {
-    const rows = this.sql
-      .exec(
-        "SELECT producers FROM chunks WHERE end_offset > ? AND producers IS NOT NULL ORDER BY end_offset",
-        this.checkpoint,
-      )
-      .toArray();
+    const row = this.first("SELECT checkpoint FROM log_meta WHERE id = 0");
+    this.checkpoint = Number(row?.checkpoint ?? 0);
+    const rows = this.sql.all(
+      "SELECT producers FROM chunks WHERE end_offset > ? AND producers IS NOT NULL ORDER BY end_offset",
+      this.checkpoint,
+    );
     for (const row of rows) {
       for (const p of JSON.parse(String(row.producers)) as ProducerState[]) {
         this.dirty.set(p.producerId, p);
@@ -147,7 +146,7 @@ export class SqliteLogStorage implements LogStorage {
   }
 
   loadConfig(): TopicConfig | null {
-    const row = this.sql.exec("SELECT config FROM log_meta WHERE id = 0").toArray()[0];
+    const row = this.first("SELECT config FROM log_meta WHERE id = 0");
     return row?.config ? (JSON.parse(String(row.config)) as TopicConfig) : null;
   }
 
@@ -194,9 +193,7 @@ export class SqliteLogStorage implements LogStorage {
 
   private runningMaxTimestamp(): number {
     if (this.runningMax !== null) return this.runningMax;
-    const row = this.sql
-      .exec("SELECT max_ts_running FROM chunks ORDER BY end_offset DESC LIMIT 1")
-      .toArray()[0];
+    const row = this.first("SELECT max_ts_running FROM chunks ORDER BY end_offset DESC LIMIT 1");
     return row ? Number(row.max_ts_running) : 0;
   }
 
@@ -244,12 +241,10 @@ export class SqliteLogStorage implements LogStorage {
   readChunks(offset: number, maxBytes: number): StoredChunk[] {
     // First the sizes, without the blobs: a page is usually a few rows of up to 1 MiB each,
     // and fetching 64 rows' data to keep 3 made catch-up read ~20 times what it sent.
-    const sizes = this.sql
-      .exec(
-        "SELECT end_offset, byte_size FROM chunks WHERE end_offset > ? ORDER BY end_offset LIMIT 64",
-        offset,
-      )
-      .toArray();
+    const sizes = this.sql.all(
+      "SELECT end_offset, byte_size FROM chunks WHERE end_offset > ? ORDER BY end_offset LIMIT 64",
+      offset,
+    );
     let bytes = 0;
     let last = -1;
     for (const row of sizes) {
@@ -260,34 +255,29 @@ export class SqliteLogStorage implements LogStorage {
     }
     if (last < 0) return [];
     return this.sql
-      .exec(
+      .all(
         `SELECT base_offset, record_count, first_ts, max_ts, data FROM chunks
          WHERE end_offset > ? AND end_offset <= ? ORDER BY end_offset`,
         offset,
         last,
       )
-      .toArray()
       .map(toChunk);
   }
 
   chunkAtTimestamp(timestamp: number): StoredChunk | null {
-    const row = this.sql
-      .exec(
-        // max_ts_running grows with end_offset: the first match in offset order is the answer.
-        `SELECT base_offset, record_count, first_ts, max_ts, data FROM chunks
+    const row = this.first(
+      // max_ts_running grows with end_offset: the first match in offset order is the answer.
+      `SELECT base_offset, record_count, first_ts, max_ts, data FROM chunks
          WHERE max_ts_running >= ? ORDER BY end_offset LIMIT 1`,
-        timestamp,
-      )
-      .toArray()[0];
+      timestamp,
+    );
     return row ? toChunk(row) : null;
   }
 
   oldestChunk(): ChunkInfo | null {
-    const row = this.sql
-      .exec(
-        "SELECT base_offset, end_offset, max_ts, byte_size FROM chunks ORDER BY end_offset LIMIT 1",
-      )
-      .toArray()[0];
+    const row = this.first(
+      "SELECT base_offset, end_offset, max_ts, byte_size FROM chunks ORDER BY end_offset LIMIT 1",
+    );
     if (!row) return null;
     return {
       baseOffset: Number(row.base_offset),
@@ -310,9 +300,7 @@ export class SqliteLogStorage implements LogStorage {
   loadProducer(producerId: string): ProducerState | null {
     const committed = this.producerRows.get(producerId) ?? this.dirty.get(producerId);
     if (committed) return committed;
-    const row = this.sql
-      .exec("SELECT * FROM producers WHERE producer_id = ?", producerId)
-      .toArray()[0];
+    const row = this.first("SELECT * FROM producers WHERE producer_id = ?", producerId);
     if (!row) return null;
     return {
       producerId,
@@ -349,7 +337,7 @@ export class SqliteLogStorage implements LogStorage {
   /** A transaction; if it fails, the meta row is written again with the next commit. */
   private transaction(fn: () => void): void {
     try {
-      this.storage.transactionSync(fn);
+      this.sql.transaction(fn);
     } catch (error) {
       this.stored = null;
       this.runningMax = null;
@@ -357,20 +345,18 @@ export class SqliteLogStorage implements LogStorage {
       // take them again from what is stored.
       this.producerRows.clear();
       this.dirty.clear();
-      const row = this.sql.exec("SELECT checkpoint FROM log_meta WHERE id = 0").toArray()[0];
-      this.checkpoint = Number(row?.checkpoint ?? 0);
       this.recoverProducers();
       throw error;
     }
   }
 }
 
-function toChunk(row: Row): StoredChunk {
+function toChunk(row: SqlRow): StoredChunk {
   return {
     baseOffset: Number(row.base_offset),
     recordCount: Number(row.record_count),
     firstTimestamp: Number(row.first_ts),
     maxTimestamp: Number(row.max_ts),
-    data: new Uint8Array(row.data as ArrayBuffer),
+    data: row.data as Uint8Array,
   };
 }

@@ -1,0 +1,45 @@
+/**
+ * `npm run serve -- --port 8080 --data ./kaiten-data`: the self-hosted broker in the
+ * foreground. Settings come from environment variables named as wrangler.toml's [vars]
+ * (KAITEN_AUTO_CREATE_TOPICS, KAITEN_DEFAULT_PARTITIONS, ...). SIGTERM and SIGINT finish the
+ * commits in progress and close every socket with going-away (1001).
+ */
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { startServer } from "./server.ts";
+
+const { values } = parseArgs({
+  options: {
+    port: { type: "string", default: process.env.KAITEN_PORT ?? "8080" },
+    host: { type: "string", default: process.env.KAITEN_HOST ?? "127.0.0.1" },
+    data: { type: "string", default: process.env.KAITEN_DATA ?? "./kaiten-data" },
+  },
+});
+
+const dataDir = resolve(values.data);
+const server = await startServer({
+  port: Number(values.port),
+  host: values.host,
+  dataDir,
+  vars: process.env,
+}).catch((error: unknown) => {
+  console.error(`kaiten: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
+
+console.log(
+  `Kaiten (Node host, uWebSockets.js native addon) listening on ${server.url} (data in ${dataDir})`,
+);
+console.log(`WebSocket: ${server.url.replace("http", "ws")}/v1/topics/{topic}/partitions/{p}/ws`);
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.once(signal, () => {
+    server.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error("kaiten: stopping failed", error);
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,152 @@
+/**
+ * The Node host's partition owners: one in-process owner per (topic, partition), holding the
+ * core's Partition over its own SQLite file, with the same single-writer semantics as a
+ * Durable Object (everything runs on the one JavaScript thread; a group commit is one
+ * synchronous, fsynced transaction). Owners open on first use and stay open.
+ */
+import { randomInt } from "node:crypto";
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { Partition } from "../core/partition.ts";
+import { SqliteLogStorage } from "../core/sqlite-log-storage.ts";
+import type { Host, PeerSocket, TopicConfig } from "../core/types.ts";
+import { type NodeSql, openSqlite, type Synchronous } from "./sqlite.ts";
+
+const LOG_PREFIX = "[kaiten:partition]";
+/** setTimeout's longest delay; a later alarm is set again when this one fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class PartitionOwner {
+  readonly partition: Partition;
+  readonly sockets = new Set<PeerSocket>();
+  private readonly db: NodeSql;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    readonly topic: string,
+    readonly index: number,
+    path: string,
+    config: TopicConfig,
+    synchronous: Synchronous,
+  ) {
+    this.db = openSqlite(path, { synchronous });
+    const host: Host = {
+      now: () => Date.now(),
+      randomEpoch: () => randomInt(1, 2 ** 32),
+      // After the current I/O: every message read in this turn joins the group commit.
+      defer: (fn) => void setImmediate(() => this.contained("deferred work", fn)),
+      log: (message, error) => this.logError(message, error),
+    };
+    this.partition = new Partition({
+      storage: new SqliteLogStorage(this.db),
+      host,
+      defaults: config,
+      sockets: () => this.sockets,
+      alarm: { set: (at) => this.setAlarm(at) },
+    });
+    this.partition.log.configure(config);
+    this.partition.retention.ensure();
+  }
+
+  get name(): string {
+    return `${this.topic}/${this.index}`;
+  }
+
+  /** Logs with the prefix and the partition's name, so a log line says whose it is. */
+  logError(message: string, error?: unknown): void {
+    console.error(`${LOG_PREFIX} ${this.name}: ${message}`, error ?? "");
+  }
+
+  contained(what: string, fn: () => void): void {
+    if (this.closed) return;
+    try {
+      fn();
+    } catch (error) {
+      this.logError(`${what} failed`, error);
+    }
+  }
+
+  private setAlarm(at: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    const delay = Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (Date.now() < at) this.setAlarm(at);
+      else this.contained("retention", () => this.partition.retention.fired());
+    }, delay);
+    // Retention must not keep a stopping process alive.
+    this.timer.unref();
+  }
+
+  /** Commits what is pending (acks follow in this turn's promise jobs), then closes the file. */
+  flush(): void {
+    this.contained("final commit", () => this.partition.log.flush());
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.db.close();
+  }
+}
+
+/** Every partition owner of the process, by "topic/partition". */
+export class Partitions {
+  private readonly owners = new Map<string, PartitionOwner>();
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly synchronous: Synchronous,
+  ) {
+    mkdirSync(join(dataDir, "logs"), { recursive: true });
+  }
+
+  /** The owner of a partition of an existing topic, opened on first use. */
+  get(topic: string, index: number, config: TopicConfig): PartitionOwner {
+    const key = `${topic}/${index}`;
+    let owner = this.owners.get(key);
+    if (!owner) {
+      // Topic names are [A-Za-z0-9._-] and never "." or "..": safe as a directory name.
+      const dir = join(this.dataDir, "logs", topic);
+      mkdirSync(dir, { recursive: true });
+      owner = new PartitionOwner(
+        topic,
+        index,
+        join(dir, `${index}.sqlite`),
+        config,
+        this.synchronous,
+      );
+      this.owners.set(key, owner);
+    } else {
+      owner.partition.log.configure(config);
+    }
+    return owner;
+  }
+
+  /** Deletes a topic's logs: its sockets are closed with TOPIC_DELETED (§9). */
+  deleteTopic(topic: string, partitions: number): void {
+    for (let i = 0; i < partitions; i++) {
+      const owner = this.owners.get(`${topic}/${i}`);
+      if (!owner) continue;
+      owner.contained("delete", () => owner.partition.destroy());
+      owner.close();
+      this.owners.delete(`${topic}/${i}`);
+    }
+    rmSync(join(this.dataDir, "logs", topic), { recursive: true, force: true });
+  }
+
+  all(): Iterable<PartitionOwner> {
+    return this.owners.values();
+  }
+
+  flushAll(): void {
+    for (const owner of this.owners.values()) owner.flush();
+  }
+
+  closeAll(): void {
+    for (const owner of this.owners.values()) owner.close();
+    this.owners.clear();
+  }
+}
