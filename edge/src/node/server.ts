@@ -169,15 +169,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       void route(u).then((target) => {
         if (aborted) return;
         const speaks = u.protocol.split(",").some((p) => p.trim() === SUBPROTOCOL);
-        res.cork(() => {
-          res.upgrade<SocketData>(
-            { route: target },
-            u.key,
-            speaks ? SUBPROTOCOL : "",
-            u.extensions,
-            context,
-          );
-        });
+        try {
+          res.cork(() => {
+            res.upgrade<SocketData>(
+              { route: target },
+              u.key,
+              speaks ? SUBPROTOCOL : "",
+              u.extensions,
+              context,
+            );
+          });
+        } catch (error) {
+          // The connection went away between the check and the upgrade.
+          console.error(`[kaiten:server] upgrade of ${u.url} failed`, error);
+        }
       });
     },
     open: (ws) => {
