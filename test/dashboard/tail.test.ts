@@ -4,6 +4,7 @@
  */
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
+import { postJson } from "../lib/http.ts";
 import { createTopic, produce, screenshot, useDashboard } from "./harness.ts";
 
 /** The offsets on screen, top (newest) first. */
@@ -76,8 +77,15 @@ describe("live tail", () => {
     await expect.poll(() => offsets(page)).toEqual(range(12, 18).reverse());
 
     // Records stamped a minute apart in 2020; the tail starts at the first at or after 00:01.
+    // The topic keeps them forever: with the default 7 days, time retention (by record
+    // timestamp) would delete them about a second after they are written.
     const t0 = Date.UTC(2020, 0, 1);
-    await createTopic(broker.url, "history", 1);
+    const created = await postJson(`${broker.url}/v1/topics`, {
+      name: "history",
+      partitions: 1,
+      retentionMs: -1,
+    });
+    expect(created.status).toBe(201);
     await produce(
       broker.url,
       "history",
