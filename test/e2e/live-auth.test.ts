@@ -77,6 +77,7 @@ describe("Durable Streams rights (§18.9)", () => {
     expect((await fetch(stream("ds-a"), { headers: bearer(writer) })).status).toBe(403);
     const read = await fetch(stream("ds-a"), { headers: bearer(reader) });
     expect(await read.text()).toBe("x");
+    expect(read.headers.get("cache-control")).toMatch(/^private/);
     expect((await fetch(stream("ds-a"))).status).toBe(401);
     expect(
       (await fetch(stream("ds-a"), { method: "DELETE", headers: bearer(writer) })).status,

@@ -3,26 +3,32 @@
  * Worker, each stream's state and checks in its partition object (stream-store.ts).
  * A stream is the topic {name} of one partition.
  */
-import { ErrorInfo, KaitenError, Limits, toBase64 } from "@kaiten/protocol";
+import { ErrorInfo, KaitenError, Limits } from "@kaiten/protocol";
 import { type Principal, requireRight } from "../core/auth/access.ts";
 import {
   formatOffset,
   invalid,
   isJson,
-  isText,
   jsonMessages,
-  nextCursor,
   parseExpiresAt,
   parseOffset,
   parseTtl,
-  type StreamPosition,
 } from "../core/durable-stream.ts";
-import { auth, type Env, partitionStub, registry } from "./env.ts";
-import { errorBody, refOf, unwrap } from "./http.ts";
-import { liveWaitMs } from "./live.ts";
-import type { CreateSpec, Producer, StreamAnswer, StreamOp, StreamView } from "./stream-store.ts";
+import { read } from "./durable-streams-read.ts";
+import { auth, type Env, registry } from "./env.ts";
+import { errorBody } from "./http.ts";
+import {
+  answerOf,
+  call,
+  concat,
+  status,
+  topicOf,
+  unregister,
+  viewHeaders,
+} from "./stream-access.ts";
+import type { CreateSpec, Producer, StreamAnswer } from "./stream-store.ts";
 import type { Topic } from "./topic-registry.ts";
-import { checkTopicName, forget, lookupTopic, remember } from "./topics.ts";
+import { checkTopicName, remember } from "./topics.ts";
 
 export const STREAM_PATH = /^\/v1\/stream\/([^/]+)$/;
 const STREAM_PREFIX = "/v1/stream/";
@@ -37,10 +43,6 @@ const STREAM_CONFIG = {
 export const MAX_APPEND_BYTES = Limits.maxRecordBytes;
 /** Most bytes of a too-large body read (and dropped) before answering 413. */
 const DRAIN_BYTES = 32 * 1_048_576;
-/** Most bytes one catch-up response or SSE data event carries. */
-const READ_BYTES = 1_048_576;
-/** SSE connections end after this, so CDNs can collapse readers (DS PROTOCOL §10.2). */
-const SSE_MAX_MS = 55_000;
 const utf8 = new TextEncoder();
 
 /** Headers every Durable Streams answer carries (DS PROTOCOL §12.7). */
@@ -123,45 +125,6 @@ async function dispatch(request: Request, env: Env, who: Principal, name: string
         headers: { allow: "GET, HEAD, PUT, POST, DELETE" },
       });
   }
-}
-
-/** Runs an operation on the stream's object; a Kaiten topic of one partition is adopted. */
-async function call(env: Env, topic: Topic, op: StreamOp): Promise<StreamAnswer> {
-  const stub = partitionStub(env, topic.name, 0);
-  let answer = unwrap(await stub.stream(refOf(topic, 0), op));
-  if (answer.status === "missing" && answer.expired) await unregister(env, topic.name);
-  else if (answer.status === "missing")
-    answer = unwrap(await stub.stream(refOf(topic, 0), op, true));
-  return answer;
-}
-
-/** The stream's topic, or null: unknown, or a topic of several partitions (not a stream). */
-async function topicOf(env: Env, name: string): Promise<Topic | null> {
-  try {
-    const topic = await lookupTopic(env, name, false);
-    return topic.partitions === 1 ? topic : null;
-  } catch (error) {
-    if (error instanceof KaitenError && error.code === "UNKNOWN_TOPIC") return null;
-    throw error;
-  }
-}
-
-async function unregister(env: Env, name: string): Promise<void> {
-  forget(name);
-  await registry(env).remove(name);
-}
-
-function status(code: number, headers: Record<string, string> = {}, body: BodyInit | null = null) {
-  return new Response(body, { status: code, headers });
-}
-
-function viewHeaders(view: StreamView): Record<string, string> {
-  const h: Record<string, string> = {
-    "content-type": view.contentType,
-    "stream-next-offset": formatOffset(view.tail),
-  };
-  if (view.closed) h["stream-closed"] = "true";
-  return h;
 }
 
 function flag(request: Request, header: string): boolean {
@@ -310,35 +273,6 @@ function forkRequest(request: Request): ForkRequest | null {
   return { source, offset, subOffset };
 }
 
-/** Answers common to every operation: missing, gone, conflicts, closure. */
-function answerOf(answer: StreamAnswer): Response {
-  switch (answer.status) {
-    case "missing":
-      return status(404);
-    case "gone":
-      return status(410);
-    case "conflict":
-      return status(409, answer.view ? viewHeaders(answer.view) : {}, answer.reason);
-    case "exists":
-      return status(200, viewHeaders(answer.view));
-    case "closed":
-      return status(
-        409,
-        { ...viewHeaders(answer.view), "stream-closed": "true" },
-        "the stream is closed",
-      );
-    case "fenced":
-      return status(403, { "producer-epoch": String(answer.epoch) }, "stale producer epoch");
-    case "gap":
-      return status(409, {
-        "producer-expected-seq": String(answer.expected),
-        "producer-received-seq": String(answer.received),
-      });
-    default:
-      return status(500);
-  }
-}
-
 function producerOf(request: Request): Producer | null {
   const id = request.headers.get("producer-id");
   const epoch = request.headers.get("producer-epoch");
@@ -425,189 +359,4 @@ async function release(env: Env, source: string): Promise<void> {
     await unregister(env, name);
     name = answer.fork?.source ?? null;
   }
-}
-
-interface ReadRequest {
-  from: StreamPosition;
-  live: "long-poll" | "sse" | null;
-  cursor: string | null;
-}
-
-function readRequest(url: URL): ReadRequest {
-  const offsets = url.searchParams.getAll("offset");
-  if (offsets.length > 1) throw invalid("give one offset");
-  if (offsets[0] === "") throw invalid("offset must not be empty");
-  const live = url.searchParams.get("live");
-  if (live !== null && live !== "long-poll" && live !== "sse")
-    throw invalid("live is long-poll or sse");
-  if (live !== null && offsets.length === 0) throw invalid(`live=${live} needs an offset`);
-  return { from: parseOffset(offsets[0] ?? null), live, cursor: url.searchParams.get("cursor") };
-}
-
-type ReadAnswer = Extract<StreamAnswer, { status: "read" }>;
-
-async function readOnce(
-  env: Env,
-  topic: Topic,
-  from: StreamPosition,
-): Promise<ReadAnswer | Response> {
-  const answer = await call(env, topic, { op: "read", from, maxBytes: READ_BYTES });
-  return answer.status === "read" ? answer : answerOf(answer);
-}
-
-async function read(request: Request, env: Env, name: string): Promise<Response> {
-  const url = new URL(request.url);
-  const r = readRequest(url);
-  const topic = await topicOf(env, name);
-  if (!topic) return status(404);
-  if (r.live === "sse") return sse(env, topic, r);
-  const first = await readOnce(env, topic, r.from);
-  if (first instanceof Response) return first;
-  if (r.live === "long-poll") return longPoll(env, topic, r, first);
-  return catchUp(request, r, first);
-}
-
-function payload(contentType: string, values: Uint8Array[]): Uint8Array {
-  if (!isJson(contentType)) return concat(values);
-  const text = `[${values.map((v) => new TextDecoder().decode(v)).join(",")}]`;
-  return utf8.encode(text);
-}
-
-function readHeaders(a: ReadAnswer): Record<string, string> {
-  const h: Record<string, string> = {
-    "content-type": a.view.contentType,
-    "stream-next-offset": formatOffset(a.next),
-  };
-  const atTail = a.next >= a.view.tail;
-  if (atTail) h["stream-up-to-date"] = "true";
-  if (atTail && a.view.closed) h["stream-closed"] = "true";
-  return h;
-}
-
-function catchUp(request: Request, r: ReadRequest, a: ReadAnswer): Response {
-  const h = readHeaders(a);
-  if (r.from === "now")
-    return status(200, { ...h, "cache-control": "no-store" }, payload(a.view.contentType, []));
-  const closed = h["stream-closed"] ? ":c" : "";
-  const etag = `"${a.view.epoch}:${a.start}:${a.next}${closed}"`;
-  h.etag = etag;
-  h["cache-control"] = cacheControl();
-  if (request.headers.get("if-none-match") === etag) return status(304, h);
-  return status(200, h, payload(a.view.contentType, a.values));
-}
-
-/** Catch-up answers may be kept by a CDN for a minute; with auth on, only by the browser. */
-function cacheControl(): string {
-  return "public, max-age=60, stale-while-revalidate=300";
-}
-
-async function longPoll(
-  env: Env,
-  topic: Topic,
-  r: ReadRequest,
-  first: ReadAnswer,
-): Promise<Response> {
-  let a = first;
-  if (a.values.length === 0 && !a.view.closed) {
-    const op = { op: "wait", after: a.start, ms: liveWaitMs(env) } as const;
-    await call(env, topic, op);
-    const again = await readOnce(env, topic, a.start);
-    if (again instanceof Response) return again;
-    a = again;
-  }
-  const h = readHeaders(a);
-  if (!(a.view.closed && a.next >= a.view.tail))
-    h["stream-cursor"] = nextCursor(Date.now(), r.cursor, Math.random);
-  if (a.values.length === 0) {
-    h["stream-up-to-date"] = "true";
-    return status(204, h);
-  }
-  return status(200, h, payload(a.view.contentType, a.values));
-}
-
-async function sse(env: Env, topic: Topic, r: ReadRequest): Promise<Response> {
-  const first = await readOnce(env, topic, r.from);
-  if (first instanceof Response) return first;
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  const h: Record<string, string> = {
-    "content-type": "text/event-stream",
-    "cache-control": "no-cache",
-  };
-  if (!isText(first.view.contentType)) h["stream-sse-data-encoding"] = "base64";
-  pump(env, topic, r, first, writable.getWriter()).catch((error) =>
-    console.error("[kaiten:stream] SSE stream failed", error),
-  );
-  return status(200, h, readable);
-}
-
-/** Writes data and control events until the stream closes, the client goes, or SSE_MAX_MS. */
-async function pump(
-  env: Env,
-  topic: Topic,
-  r: ReadRequest,
-  first: ReadAnswer,
-  writer: WritableStreamDefaultWriter<Uint8Array>,
-): Promise<void> {
-  const until = Date.now() + SSE_MAX_MS;
-  let a = first;
-  let cursor = r.cursor;
-  try {
-    for (let sent = false; ; ) {
-      const atTail = a.next >= a.view.tail;
-      const ended = atTail && a.view.closed;
-      if (a.values.length > 0 || !sent || ended) {
-        cursor = ended ? cursor : nextCursor(Date.now(), cursor, Math.random);
-        // A data event and its control event go in one write, so they arrive together.
-        const data = a.values.length > 0 ? dataEvent(a) : "";
-        await writer.write(utf8.encode(data + controlEvent(a, atTail, ended, cursor)));
-        sent = true;
-      }
-      if (ended || Date.now() >= until) break;
-      if (atTail) {
-        const ms = Math.min(liveWaitMs(env), until - Date.now());
-        const waited = await call(env, topic, { op: "wait", after: a.next, ms });
-        if (waited.status !== "waited") break;
-        if (waited.outcome === "timeout") await writer.write(utf8.encode(": keep-alive\n\n"));
-      }
-      const next = await readOnce(env, topic, a.next);
-      if (next instanceof Response) break;
-      a = next;
-    }
-  } finally {
-    await writer.close().catch(() => {});
-  }
-}
-
-function dataEvent(a: ReadAnswer): string {
-  const type = a.view.contentType;
-  const text = isText(type)
-    ? new TextDecoder().decode(payload(type, a.values))
-    : toBase64(payload(type, a.values));
-  // Every line of the payload becomes a `data:` line: a CR or LF in a record can never end
-  // the event or start another (no injection of events).
-  const lines = text.split(/\r\n|\r|\n/).map((line) => `data:${line}`);
-  return `event: data\n${lines.join("\n")}\n\n`;
-}
-
-function controlEvent(
-  a: ReadAnswer,
-  atTail: boolean,
-  ended: boolean,
-  cursor: string | null,
-): string {
-  const control: Record<string, unknown> = { streamNextOffset: formatOffset(a.next) };
-  if (ended) control.streamClosed = true;
-  else if (cursor !== null) control.streamCursor = cursor;
-  if (atTail) control.upToDate = true;
-  return `event: control\ndata:${JSON.stringify(control)}\n\n`;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
