@@ -32,6 +32,13 @@ describe("sign-in", () => {
     expect(await page.getByTestId("denied").textContent()).toContain("admin right");
     await screenshot(page, "sign-in-topics");
 
+    // Without subscribe on __metrics there are no charts, and it says why.
+    await page.getByRole("link", { name: "Overview", exact: true }).click();
+    await expect
+      .poll(() => page.getByText("No live metrics").textContent())
+      .toContain("no subscribe right on “__metrics”");
+    expect(await page.getByTestId("connection-banner").count()).toBe(0);
+
     // Produce: allowed to "clicks", not to "orders".
     await page.getByRole("link", { name: "Produce" }).click();
     const topic = page.getByLabel("Topic");

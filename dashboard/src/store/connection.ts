@@ -19,6 +19,8 @@ export function watchConnection(
   store: DashboardStore,
   client: Client,
   onRecovered: () => void,
+  /** Whether a socket is opened at once (the metrics stream); else a slow start is not checked. */
+  opensSocket = true,
 ): Connection {
   let socketsDown = false;
   let httpDown = false;
@@ -52,6 +54,7 @@ export function watchConnection(
   }
 
   const timer = setTimeout(() => {
+    if (!opensSocket) return;
     slowStart = store.getState().connection.state !== "open";
     update();
   }, SLOW_START_MS);

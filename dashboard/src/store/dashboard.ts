@@ -5,13 +5,13 @@
  */
 import { type Client, createClient, type WebSocketClass } from "@kaiten/client";
 import { createApi } from "./api.ts";
-import { authActions } from "./auth.ts";
+import { authActions, denied } from "./auth.ts";
 import { watchConnection } from "./connection.ts";
 import { groupActions } from "./groups.ts";
 import { startMetrics } from "./metrics.ts";
 import { produceAction } from "./produce.ts";
 import { currentRoute, navigate, watchHistory } from "./route.ts";
-import { createDashboardStore, type DashboardStore, initialState } from "./state.ts";
+import { createDashboardStore, type DashboardStore, initialState, patch } from "./state.ts";
 import { tailActions } from "./tail.ts";
 import { topicActions } from "./topics.ts";
 
@@ -77,12 +77,16 @@ function startSession(
     // An operator watching a restart wants the page back within seconds, not the SDK's 15 s cap.
     maxDelayMs: 4_000,
   });
-  const connection = watchConnection(store, client, () => topics.load());
+  // A token that cannot read the broker's own metrics stream gets no charts, and no socket:
+  // then a first connection that never opens is no sign of an unreachable broker.
+  const noMetrics = denied(store.getState().auth, "subscribe", "__metrics");
+  const connection = watchConnection(store, client, () => topics.load(), !noMetrics);
   const api = createApi(url, (ok) => connection.http(ok), { token, onUnauthorized: expired });
   const topics = topicActions(store, api);
   const tail = tailActions(store, client);
+  if (noMetrics) patch(store, "metrics", { error: `No live metrics: ${noMetrics}` });
   const stops = [
-    startMetrics(store, client, api, () => topics.loadSoon()),
+    noMetrics ? () => {} : startMetrics(store, client, api, () => topics.loadSoon()),
     () => connection.stop(),
     () => tail.stop(),
     // A socket closed for a refused or expired token (§15.4) signs out like an HTTP 401.
