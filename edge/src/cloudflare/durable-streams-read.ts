@@ -2,7 +2,7 @@
  * Durable Streams reads (docs/PROTOCOL.md §18.6): catch-up, long-poll and SSE, each read from
  * the stream's partition object, waiting on its bounded waiters between commits.
  */
-import { toBase64 } from "@kaiten/protocol";
+import { concat, toBase64 } from "@kaiten/protocol";
 import {
   formatOffset,
   invalid,
@@ -14,7 +14,7 @@ import {
 } from "../core/durable-stream.ts";
 import { auth, type Env } from "./env.ts";
 import { liveWaitMs } from "./live.ts";
-import { answerOf, call, concat, status, topicOf } from "./stream-access.ts";
+import { answerOf, call, status, topicOf } from "./stream-access.ts";
 import type { StreamAnswer } from "./stream-store.ts";
 import type { Topic } from "./topic-registry.ts";
 

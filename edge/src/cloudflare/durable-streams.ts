@@ -3,7 +3,7 @@
  * Worker, each stream's state and checks in its partition object (stream-store.ts).
  * A stream is the topic {name} of one partition.
  */
-import { ErrorInfo, KaitenError, Limits } from "@kaiten/protocol";
+import { concat, ErrorInfo, KaitenError, Limits } from "@kaiten/protocol";
 import { type Principal, requireRight } from "../core/auth/access.ts";
 import {
   formatOffset,
@@ -17,15 +17,7 @@ import {
 import { read } from "./durable-streams-read.ts";
 import { auth, type Env, registry } from "./env.ts";
 import { errorBody } from "./http.ts";
-import {
-  answerOf,
-  call,
-  concat,
-  status,
-  topicOf,
-  unregister,
-  viewHeaders,
-} from "./stream-access.ts";
+import { answerOf, call, status, topicOf, unregister, viewHeaders } from "./stream-access.ts";
 import type { CreateSpec, Producer, StreamAnswer } from "./stream-store.ts";
 import type { Topic } from "./topic-registry.ts";
 import { checkTopicName, remember } from "./topics.ts";

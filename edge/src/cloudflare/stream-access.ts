@@ -81,13 +81,3 @@ export function answerOf(answer: StreamAnswer): Response {
       return status(500);
   }
 }
-
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

@@ -3,7 +3,14 @@
  * log, and the checks of every operation, run inside the object so that checks and append
  * happen on the log's single writer. The records themselves are the partition's records.
  */
-import { decodeChunk, encodeBatch, KaitenError, Limits, ValueFormat } from "@kaiten/protocol";
+import {
+  concat,
+  decodeChunk,
+  encodeBatch,
+  KaitenError,
+  Limits,
+  ValueFormat,
+} from "@kaiten/protocol";
 import {
   expired,
   isJson,
@@ -426,16 +433,6 @@ function batches(values: Uint8Array[], _contentType: string): Uint8Array[][] {
     bytes += size;
   }
   if (current.length > 0) out.push(current);
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
   return out;
 }
 

@@ -6,33 +6,23 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Quotas } from "../core/auth/settings.ts";
 import type { SiteKey, SiteKeySpec } from "../core/auth/site-keys.ts";
+import { type CreateOutcome, type Topic, TopicStore } from "../core/topic-store.ts";
 import type { TopicConfig } from "../core/types.ts";
+import { durableObjectSql } from "./do-sql-driver.ts";
 import type { Env } from "./env.ts";
 
-export interface Topic extends TopicConfig {
-  name: string;
-  createdAt: number;
-}
-
-export type CreateOutcome =
-  | { status: "created" | "exists" | "conflict"; topic: Topic }
-  /** Creating it would pass a quota; `message` says which. */
-  | { status: "limit"; message: string };
+export type { CreateOutcome, Topic };
 
 /** Quotas do not apply to the broker's own topics (the metrics stream). */
 export const SYSTEM: Quotas | null = null;
 
 export class TopicRegistry extends DurableObject<Env> {
+  /** The topics table and its quotas: the core's store, the same one the Node host uses. */
+  private readonly topics: TopicStore;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS topics (
-      name TEXT PRIMARY KEY,
-      partitions INTEGER NOT NULL,
-      retention_ms INTEGER NOT NULL,
-      retention_bytes INTEGER NOT NULL,
-      max_record_bytes INTEGER NOT NULL,
-      created_at INTEGER NOT NULL
-    )`);
+    this.topics = new TopicStore(durableObjectSql(ctx.storage), Date.now);
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS site_keys (
       id TEXT PRIMARY KEY,
       key TEXT NOT NULL,
@@ -73,37 +63,21 @@ export class TopicRegistry extends DurableObject<Env> {
   }
 
   async get(name: string): Promise<Topic | null> {
-    return this.find(name);
+    return this.topics.get(name);
   }
 
   async list(): Promise<Topic[]> {
-    return this.ctx.storage.sql.exec("SELECT * FROM topics ORDER BY name").toArray().map(toTopic);
+    return this.topics.list();
   }
 
   /** Creates the topic, or says it exists with the same config, or with a different one. */
   async create(name: string, config: TopicConfig, quotas: Quotas | null): Promise<CreateOutcome> {
-    const existing = this.find(name);
-    if (existing)
-      return { status: sameConfig(existing, config) ? "exists" : "conflict", topic: existing };
-    const over = quotas && this.overQuota(config.partitions, quotas);
-    if (over) return { status: "limit", message: over };
-    return { status: "created", topic: this.insert(name, config) };
+    return this.topics.create(name, config, quotas);
   }
 
   /** The topic, created with `defaults` if it does not exist yet. */
   async ensure(name: string, defaults: TopicConfig, quotas: Quotas | null): Promise<CreateOutcome> {
-    return this.create(name, defaults, quotas);
-  }
-
-  private overQuota(partitions: number, q: Quotas): string | null {
-    const row = this.ctx.storage.sql
-      .exec("SELECT count(*) AS n, coalesce(sum(partitions), 0) AS p FROM topics")
-      .one();
-    if (Number(row.n) + 1 > q.maxTopics)
-      return `this broker holds at most ${q.maxTopics} topics (KAITEN_MAX_TOPICS)`;
-    if (Number(row.p) + partitions > q.maxPartitions)
-      return `this broker holds at most ${q.maxPartitions} partitions in all (KAITEN_MAX_PARTITIONS); ${Number(row.p)} exist`;
-    return null;
+    return this.topics.create(name, defaults, quotas);
   }
 
   /** Stores a new site key, unless there are `max` already. */
@@ -145,47 +119,6 @@ export class TopicRegistry extends DurableObject<Env> {
   }
 
   async remove(name: string): Promise<Topic | null> {
-    const existing = this.find(name);
-    if (existing) this.ctx.storage.sql.exec("DELETE FROM topics WHERE name = ?", name);
-    return existing;
+    return this.topics.remove(name);
   }
-
-  private find(name: string): Topic | null {
-    const row = this.ctx.storage.sql.exec("SELECT * FROM topics WHERE name = ?", name).toArray()[0];
-    return row ? toTopic(row) : null;
-  }
-
-  private insert(name: string, c: TopicConfig): Topic {
-    const createdAt = Date.now();
-    this.ctx.storage.sql.exec(
-      "INSERT INTO topics VALUES (?, ?, ?, ?, ?, ?)",
-      name,
-      c.partitions,
-      c.retentionMs,
-      c.retentionBytes,
-      c.maxRecordBytes,
-      createdAt,
-    );
-    return { name, ...c, createdAt };
-  }
-}
-
-function sameConfig(a: TopicConfig, b: TopicConfig): boolean {
-  return (
-    a.partitions === b.partitions &&
-    a.retentionMs === b.retentionMs &&
-    a.retentionBytes === b.retentionBytes &&
-    a.maxRecordBytes === b.maxRecordBytes
-  );
-}
-
-function toTopic(row: Record<string, SqlStorageValue>): Topic {
-  return {
-    name: String(row.name),
-    partitions: Number(row.partitions),
-    retentionMs: Number(row.retention_ms),
-    retentionBytes: Number(row.retention_bytes),
-    maxRecordBytes: Number(row.max_record_bytes),
-    createdAt: Number(row.created_at),
-  };
 }

@@ -1,5 +1,6 @@
 /** Topic lookups from the Worker, cached briefly per isolate so the registry is off the hot path. */
 import { isValidTopicName, KaitenError } from "@kaiten/protocol";
+import { checkPartition } from "../core/topic-store.ts";
 import { auth, autoCreate, defaultTopicConfig, type Env, registry } from "./env.ts";
 import { METRICS_CONFIG, METRICS_TOPIC } from "./metrics.ts";
 import { type CreateOutcome, SYSTEM, type Topic } from "./topic-registry.ts";
@@ -52,11 +53,4 @@ export function forget(name: string): void {
   cache.delete(name);
 }
 
-export function checkPartition(topic: Topic, partition: number): void {
-  if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitions) {
-    throw new KaitenError(
-      "INVALID_PARTITION",
-      `topic "${topic.name}" has partitions 0..${topic.partitions - 1}`,
-    );
-  }
-}
+export { checkPartition };

@@ -15,6 +15,7 @@ import {
 } from "../core/auth/access.ts";
 import { NOT_CONFIGURED_MESSAGE } from "../core/auth/jwt.ts";
 import { allows, touches } from "../core/auth/rights.ts";
+import { partitionNumber, topicName } from "../core/paths.ts";
 import { STREAM_PATH, streamRoute } from "./durable-streams.ts";
 import { auth, autoCreate, type Env, partitionStub } from "./env.ts";
 import { groupRoute, isGroupPath } from "./groups.ts";
@@ -185,23 +186,6 @@ function mayCreate(env: Env, who: Principal, topic: string): boolean {
 
 function notAllowed(): Response {
   return errorResponse(new KaitenError("INVALID_REQUEST", "method not allowed"), 405);
-}
-
-/** The topic name of a path segment; bad percent-encoding is an illegal name, not a 500. */
-function topicName(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new KaitenError("INVALID_TOPIC", "the topic name is not valid percent-encoding");
-  }
-}
-
-function partitionNumber(text: string): number {
-  const n = Number(text);
-  if (!/^\d{1,3}$/.test(text) || !Number.isInteger(n)) {
-    throw new KaitenError("INVALID_PARTITION", "a partition is a non-negative integer");
-  }
-  return n;
 }
 
 /**

@@ -28,6 +28,7 @@ import {
   type SocketRights,
 } from "../core/auth/socket-gate.ts";
 import { asKaitenError, type SocketGate } from "../core/partition.ts";
+import { partitionNumber, topicName } from "../core/paths.ts";
 import { autoCreateTopics, type SettingVars, topicDefaults } from "../core/settings.ts";
 import { checkPartition, lookup, TopicStore } from "../core/topic-store.ts";
 import type { PeerSocket, SubscriptionState } from "../core/types.ts";
@@ -369,19 +370,4 @@ function nodePeer(
     },
   };
   return peer;
-}
-
-function topicName(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new KaitenError("INVALID_TOPIC", "the topic name is not valid percent-encoding");
-  }
-}
-
-function partitionNumber(text: string): number {
-  if (!/^\d{1,3}$/.test(text)) {
-    throw new KaitenError("INVALID_PARTITION", "a partition is a non-negative integer");
-  }
-  return Number(text);
 }
