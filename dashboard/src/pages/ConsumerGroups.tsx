@@ -1,9 +1,11 @@
 /**
  * Consumer groups (PROTOCOL.md §16): each group's members and its lag per partition (the
- * high watermark minus the committed offset). On a topic's page, only that topic's rows.
+ * high watermark minus the committed offset), live from the `__metrics` stream. On a topic's
+ * page, only that topic's rows.
  */
 import { useEffect, useState } from "react";
 import { useActions, useDash } from "../hooks.ts";
+import { liveGroupOffsets } from "../store/derive.ts";
 import type { GroupDetail } from "../store/state.ts";
 
 export function ConsumerGroups({ topic }: { topic?: string }) {
@@ -31,7 +33,11 @@ export function ConsumerGroups({ topic }: { topic?: string }) {
 }
 
 function Group({ group, topic }: { group: GroupDetail; topic?: string }) {
-  const rows = group.offsets.filter((o) => !topic || o.topic === topic);
+  const live = useDash((s) => s.metrics.partitions);
+  const rows = liveGroupOffsets(
+    group.offsets.filter((o) => !topic || o.topic === topic),
+    live,
+  );
   const lag = rows.reduce((sum, o) => sum + (o.lag ?? 0), 0);
   return (
     <div className="group" data-testid="group" data-group={group.name}>

@@ -83,10 +83,16 @@ function startSession(
   const connection = watchConnection(store, client, () => topics.load(), !noMetrics);
   const api = createApi(url, (ok) => connection.http(ok), { token, onUnauthorized: expired });
   const topics = topicActions(store, api);
+  const groups = groupActions(store, api, !noMetrics);
   const tail = tailActions(store, client);
   if (noMetrics) patch(store, "metrics", { error: `No live metrics: ${noMetrics}` });
   const stops = [
-    noMetrics ? () => {} : startMetrics(store, client, api, () => topics.loadSoon()),
+    noMetrics
+      ? () => {}
+      : startMetrics(store, client, api, {
+          newTopic: () => topics.loadSoon(),
+          group: (v) => groups.observe(v),
+        }),
     () => connection.stop(),
     () => tail.stop(),
     // A socket closed for a refused or expired token (§15.4) signs out like an HTTP 401.
@@ -99,7 +105,7 @@ function startSession(
     actions: {
       navigate: (href: string) => navigate(store, href),
       topics,
-      groups: groupActions(store, api),
+      groups,
       tail,
       produce: produceAction(store, client),
     },

@@ -1,5 +1,5 @@
 /** Views of the state that combine sources: live `__metrics` numbers over HTTP snapshots. */
-import type { PartitionNow, TopicDetail } from "./state.ts";
+import type { GroupDetail, PartitionNow, TopicDetail } from "./state.ts";
 
 export interface PartitionRow {
   partition: number;
@@ -44,4 +44,24 @@ export function total(
     sum += v;
   }
   return sum;
+}
+
+export type GroupOffset = GroupDetail["offsets"][number];
+
+/**
+ * A group's offsets with lag from the partitions' live high watermarks (`__metrics`): records
+ * produced since the group last committed count at once, without asking the broker. Lag counts
+ * from the committed offset, or from the earliest retained one when nothing is committed
+ * (PROTOCOL.md §16.5).
+ */
+export function liveGroupOffsets(
+  offsets: GroupOffset[],
+  live: Record<string, PartitionNow>,
+): GroupOffset[] {
+  return offsets.map((o) => {
+    const m = live[`${o.topic}/${o.partition}`]?.last;
+    if (!m || (o.highWatermark !== null && m.highWatermark <= o.highWatermark)) return o;
+    const from = o.committed ?? m.earliestOffset;
+    return { ...o, highWatermark: m.highWatermark, lag: Math.max(0, m.highWatermark - from) };
+  });
 }

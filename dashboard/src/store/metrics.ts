@@ -6,6 +6,7 @@
 import type { Client, Positions, Rec, SubscribeOptions, Subscription } from "@kaiten/client";
 import { type Api, ApiError, topicPath } from "./api.ts";
 import { perFrame, sleep } from "./frame.ts";
+import type { GroupMetrics } from "./groups.ts";
 import {
   activeWindowMs,
   BIN,
@@ -42,7 +43,12 @@ export function startMetrics(
   store: DashboardStore,
   client: Client,
   api: Api,
-  onNewTopic: (topic: string) => void,
+  on: {
+    /** A topic published for the first time since the page opened. */
+    newTopic: (topic: string) => void;
+    /** A consumer group's record (PROTOCOL.md §14). */
+    group: (v: GroupMetrics) => void;
+  },
 ): () => void {
   const total = new Buckets();
   const byTopic = new Map<string, Buckets>();
@@ -61,7 +67,13 @@ export function startMetrics(
 
   function take(rec: Rec<MetricsValue>): void {
     const v = rec.value;
-    if (!v || typeof v !== "object" || typeof v.topic !== "string" || !(v.at > 0)) return;
+    if (!v || typeof v !== "object" || !(v.at > 0)) return;
+    if (typeof (v as unknown as GroupMetrics).group === "string") {
+      on.group(v as unknown as GroupMetrics);
+      if (rec.offset + 1 >= historyEnd) goLive();
+      return;
+    }
+    if (typeof v.topic !== "string") return;
     const key = `${v.topic}/${v.partition}`;
     const prev = latest.get(key);
     if (!prev || prev.at <= v.at) latest.set(key, v);
@@ -70,7 +82,7 @@ export function startMetrics(
     if (!buckets) {
       buckets = new Buckets();
       byTopic.set(v.topic, buckets);
-      onNewTopic(v.topic);
+      on.newTopic(v.topic);
     }
     buckets.add(v);
     if (rec.offset + 1 >= historyEnd) goLive();
