@@ -4,6 +4,7 @@
  * Protocol: the parent sends `run` with a task; the child connects and prepares, answers
  * `ready`; the parent sends `go`; the child answers `result` (or `error`) and exits.
  */
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { StartFrom } from "@kaiten/protocol";
 import { Histogram } from "./histogram.ts";
 import {
@@ -17,7 +18,9 @@ import {
 } from "./lean-client.ts";
 import type {
   FromChild,
+  GcPauses,
   IdleTask,
+  LoopDelay,
   ProduceResult,
   ProduceTask,
   RateTask,
@@ -273,6 +276,38 @@ function jobFor(task: Task): Job {
   }
 }
 
+/**
+ * How long this process's event loop was held up while timed, and by the garbage collector:
+ * a record that arrives meanwhile waits, which is the client's share of a latency tail.
+ */
+function watchStalls(): () => { loopDelayMs: LoopDelay; gcMs: GcPauses } {
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  const gc: GcPauses = { count: 0, total: 0, max: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.count++;
+      gc.total += e.duration;
+      gc.max = Math.max(gc.max, e.duration);
+    }
+  });
+  observer.observe({ entryTypes: ["gc"] });
+  return () => {
+    loop.disable();
+    observer.disconnect();
+    // The histogram is in ns and includes the 5 ms resolution itself.
+    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    return {
+      loopDelayMs: {
+        p50: ms(loop.percentile(50)),
+        p99: ms(loop.percentile(99)),
+        max: ms(loop.max),
+      },
+      gcMs: { count: gc.count, total: Math.round(gc.total), max: Math.round(gc.max * 10) / 10 },
+    };
+  };
+}
+
 const reply = (m: FromChild) => process.send?.(m);
 let job: Job | null = null;
 
@@ -290,11 +325,12 @@ process.on("message", (m: ToChild) => {
     // CPU this process used for the timed part: per record, a figure the machine's noise moves
     // far less than a rate does.
     const cpu = process.cpuUsage();
+    const stalls = watchStalls();
     job.go().then((result) => {
       const used = process.cpuUsage(cpu);
       reply({
         kind: "result",
-        result: { ...(result as object), cpuMs: (used.user + used.system) / 1000 },
+        result: { ...(result as object), cpuMs: (used.user + used.system) / 1000, ...stalls() },
       });
     }, fail);
   }

@@ -76,8 +76,24 @@ export interface ProduceResult {
   messages: number;
 }
 
+/** Event-loop delay of a load generator while timed, ms (added by loadgen.ts). */
+export interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Garbage-collection pauses of a load generator while timed, ms (added by loadgen.ts). */
+export interface GcPauses {
+  count: number;
+  total: number;
+  max: number;
+}
+
 export interface SubscribeResult {
   subscribers: number;
+  loopDelayMs?: LoopDelay;
+  gcMs?: GcPauses;
   /** CPU milliseconds the load generator used while timed (added by loadgen.ts). */
   cpuMs?: number;
   records: number;

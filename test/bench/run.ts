@@ -13,7 +13,7 @@ import { cpuSeconds } from "../lib/proc.ts";
 import { benchConfig } from "./config.ts";
 import { profiled } from "./profiler.ts";
 import { type BenchResults, costOf, sdkTable, table, updateBenchmarksDoc } from "./report.ts";
-import { startKaiten, startRelay, type Target } from "./targets.ts";
+import { startKaiten, startNodeHost, startRelay, type Target } from "./targets.ts";
 import { w1, w1sdk, w2, w2sdk, w3, w3sdk, w4, w5, w6 } from "./workloads.ts";
 
 /** The repository root: the build folder is node_modules/.cache/kaiten-bench. */
@@ -36,8 +36,9 @@ async function start(name: string): Promise<Target> {
       direct: config.kaitenDirect,
       inspector: config.profileDir !== "",
     });
+  if (name === "node") return startNodeHost();
   if (name === "ws" || name === "uws") return startRelay(name);
-  throw new Error(`unknown target ${name} (kaiten, ws, uws)`);
+  throw new Error(`unknown target ${name} (kaiten, node, ws, uws)`);
 }
 
 /** The figure a repeated workload's runs are ranked by (higher is better). */

@@ -29,8 +29,23 @@ export interface Job {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const sdkClient = (url: string): Client =>
-  createClient({ url, WebSocket: WebSocket as never, idempotent: true });
+/**
+ * The SDK's client. Its one metadata lookup (GET /v1/topics/{t}) goes to the broker; a host
+ * without the HTTP API yet (the Node host answers only GET /v1 and 404 otherwise) gets the
+ * topic's known partition count instead, so the SDK's WebSocket paths can be measured there.
+ */
+const sdkClient = (url: string, partitions: number): Client =>
+  createClient({
+    url,
+    WebSocket: WebSocket as never,
+    idempotent: true,
+    fetch: async (input, init) => {
+      const res = await fetch(input, init);
+      if (res.status !== 404 || !String(input).includes("/v1/topics/")) return res;
+      await res.arrayBuffer();
+      return Response.json({ partitionCount: partitions, maxRecordBytes: 1_000_000 });
+    },
+  });
 
 /** A 200-byte value stamped like benchRecords' (send time, record number; float64 LE). */
 function stamped(no: number, valueBytes: number, sentAt: number): Uint8Array {
@@ -46,7 +61,7 @@ function stamped(no: number, valueBytes: number, sentAt: number): Uint8Array {
  * unacknowledged, the next call made as one resolves. The SDK batches them as it likes.
  */
 export function sdkProduceJob(t: ProduceTask): Job {
-  const client = sdkClient(t.url);
+  const client = sdkClient(t.url, t.partitions);
   let calls: ProduceRecord[][] = [];
   return {
     async prepare() {
@@ -137,7 +152,7 @@ export function sdkSubscribeJob(t: SubscribeTask): Job {
   const count = t.partitions * t.perPartition;
   const histogram = t.latency ? new Histogram() : null;
   const tallies = range(count).map(() => new Tally(histogram, t.checkRecordNumbers));
-  const clients = range(count).map(() => sdkClient(t.url));
+  const clients = range(count).map(() => sdkClient(t.url, t.partitions));
   const subs: Subscription<Uint8Array>[] = [];
   const partitionOf = (i: number) => Math.floor(i / t.perPartition);
   const start = (i: number) => {

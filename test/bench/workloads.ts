@@ -101,6 +101,9 @@ export interface W2Result {
   lost: number;
   duplicates: number;
   mismatched: number;
+  /** The subscriber processes' worst event-loop delay and garbage-collection pause, ms. */
+  clientLoopDelayMaxMs: number;
+  clientGcMaxMs: number;
   cost: CostInputs | null;
 }
 
@@ -156,6 +159,8 @@ export async function w2(target: Target, c: BenchConfig, sdk = false): Promise<W
     lost: expected - deliveries,
     duplicates: subs.reduce((n, s) => n + s.duplicates, 0),
     mismatched: subs.reduce((n, s) => n + s.mismatched, 0),
+    clientLoopDelayMaxMs: Math.max(...subs.map((s) => s.loopDelayMs?.max ?? 0)),
+    clientGcMaxMs: Math.max(...subs.map((s) => s.gcMs?.max ?? 0)),
     cost:
       before && after && !sdk
         ? {
