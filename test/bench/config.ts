@@ -60,6 +60,11 @@ export function benchConfig() {
     profileDir: process.env.BENCH_PROFILE_DIR ?? "",
     /** Connect to the runtime workerd directly, skipping wrangler dev's proxy (an experiment). */
     kaitenDirect: process.env.BENCH_KAITEN_DIRECT === "true",
+    /**
+     * Another checkout (its own node_modules) whose broker the `kaiten-base` target runs under
+     * wrangler dev, beside this one's in the same session: a regression check between commits.
+     */
+    baseRoot: process.env.BENCH_BASE_ROOT ?? "",
     /** Extra `wrangler dev` arguments for the Kaiten broker, space-separated. */
     wranglerArgs: (process.env.BENCH_WRANGLER_ARGS ?? "").split(" ").filter(Boolean),
   };

@@ -36,6 +36,14 @@ async function start(name: string): Promise<Target> {
       direct: config.kaitenDirect,
       inspector: config.profileDir !== "",
     });
+  if (name === "kaiten-base") {
+    if (!config.baseRoot) throw new Error("the kaiten-base target needs BENCH_BASE_ROOT");
+    return startKaiten(config.wranglerArgs, {
+      direct: config.kaitenDirect,
+      root: config.baseRoot,
+      name: "kaiten-base",
+    });
+  }
   if (name === "node") return startNodeHost();
   if (name === "ws" || name === "uws") return startRelay(name);
   throw new Error(`unknown target ${name} (kaiten, node, ws, uws)`);

@@ -228,24 +228,77 @@ function summarize(
   };
 }
 
-/** Runs `fn` under this process's CPU profiler when BENCH_SDK_PROFILE_DIR is set. */
+/**
+ * Runs `fn` under this process's CPU profiler when BENCH_SDK_PROFILE_DIR is set; with
+ * BENCH_SDK_HEAP_PROFILE=true, under V8's sampling heap profiler instead, counting what was
+ * allocated whether or not it was collected since (what makes the garbage collector's work).
+ */
 async function profiledJob<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const dir = process.env.BENCH_SDK_PROFILE_DIR;
   if (!dir) return fn();
+  const heap = process.env.BENCH_SDK_HEAP_PROFILE === "true";
   const session = new Session();
   session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.setSamplingInterval", { interval: 200 });
-  await session.post("Profiler.start");
+  if (heap) {
+    await session.post("HeapProfiler.enable");
+    await session.post("HeapProfiler.startSampling", {
+      samplingInterval: 1024,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  } else {
+    await session.post("Profiler.enable");
+    await session.post("Profiler.setSamplingInterval", { interval: 200 });
+    await session.post("Profiler.start");
+  }
   try {
     return await fn();
   } finally {
-    const { profile } = (await session.post("Profiler.stop")) as { profile: CpuProfile };
-    session.disconnect();
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${name}-${process.pid}.cpuprofile`);
-    writeFileSync(file, JSON.stringify(profile));
-    const top = selfTime(profile, 25).join("\n");
-    console.log(`\nprofile ${file}; self time in the SDK's process:\n${top}`);
+    if (heap) {
+      const { profile } = (await session.post("HeapProfiler.stopSampling")) as {
+        profile: { head: HeapNode };
+      };
+      const file = join(dir, `${name}-${process.pid}.heapprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      console.log(
+        `\nheap profile ${file}; bytes allocated by function:\n${allocated(profile.head)}`,
+      );
+    } else {
+      const { profile } = (await session.post("Profiler.stop")) as { profile: CpuProfile };
+      const file = join(dir, `${name}-${process.pid}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      const top = selfTime(profile, 25).join("\n");
+      console.log(`\nprofile ${file}; self time in the SDK's process:\n${top}`);
+    }
+    session.disconnect();
   }
+}
+
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/** Bytes allocated per function (self), the largest first. */
+function allocated(head: HeapNode, top = 20): string {
+  const bytes = new Map<string, number>();
+  let total = 0;
+  const walk = (n: HeapNode) => {
+    const f = n.callFrame;
+    const key = `${f.functionName || "(anonymous)"} (${f.url.split("/").pop() || "native"}:${f.lineNumber + 1})`;
+    bytes.set(key, (bytes.get(key) ?? 0) + n.selfSize);
+    total += n.selfSize;
+    for (const c of n.children) walk(c);
+  };
+  walk(head);
+  return [...bytes]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(
+      ([k, n]) =>
+        `${((100 * n) / total).toFixed(1).padStart(5)}%  ${(n / 1048576).toFixed(1).padStart(7)} MiB  ${k}`,
+    )
+    .join("\n");
 }

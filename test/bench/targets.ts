@@ -12,7 +12,8 @@ import { listeningPorts, rssBytes, workerdPids } from "../lib/proc.ts";
 import { forkChild } from "./children.ts";
 import type { RelayReady } from "./relay-process.ts";
 
-export type TargetName = "kaiten" | "node" | "ws" | "uws";
+/** "kaiten-base": wrangler dev from another checkout (BENCH_BASE_ROOT), to compare commits. */
+export type TargetName = "kaiten" | "kaiten-base" | "node" | "ws" | "uws";
 
 /** Storage counters of a Kaiten partition (GET /v1/topics/{t}, docs/PROTOCOL.md §11.1). */
 export interface PartitionUsage {
@@ -64,16 +65,19 @@ async function runtimePort(pid: number): Promise<number> {
  */
 export async function startKaiten(
   args: string[] = [],
-  o: { direct?: boolean; inspector?: boolean } = {},
+  o: { direct?: boolean; inspector?: boolean; root?: string; name?: TargetName } = {},
 ): Promise<Target> {
   const inspectorPort = o.inspector ? await freePort() : null;
   const inspect = inspectorPort ? ["--inspector-port", String(inspectorPort)] : [];
-  const broker = await Broker.start({ args: [...args, ...inspect] });
+  const broker = await Broker.start({
+    args: [...args, ...inspect],
+    ...(o.root ? { root: o.root } : {}),
+  });
   const direct = o.direct ?? false;
   const pids = () => workerdPids(broker.processGroup, broker.port);
   const url = direct ? `http://127.0.0.1:${await runtimePort(pids().runtime)}` : broker.url;
   return {
-    name: "kaiten",
+    name: o.name ?? "kaiten",
     url,
     stores: true,
     inspectorPort,
