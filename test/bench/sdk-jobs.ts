@@ -7,6 +7,7 @@
  */
 
 import { mkdirSync, writeFileSync } from "node:fs";
+import { get as httpGet } from "node:http";
 import { Session } from "node:inspector/promises";
 import { join } from "node:path";
 import WebSocket from "ws";
@@ -30,9 +31,13 @@ export interface Job {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
- * The SDK's client. Its one metadata lookup (GET /v1/topics/{t}) goes to the broker; a host
- * without the HTTP API yet (the Node host answers only GET /v1 and 404 otherwise) gets the
- * topic's known partition count instead, so the SDK's WebSocket paths can be measured there.
+ * The SDK's client. Its one metadata lookup (GET /v1/topics/{t}) goes to the broker over a
+ * connection closed after the answer (node:http, no agent): through Node's fetch, W2's 200
+ * clients in one process would leave 200 idle keep-alive sockets that undici closes 4 s
+ * later, all at once, inside the timed part (25-50 ms of the event loop, in profiles), where
+ * 200 browsers would each close their own. A host without the HTTP API yet (the Node host
+ * answers only GET /v1) gets the topic's known partition count instead, so that the SDK's
+ * WebSocket paths can be measured there too.
  */
 const sdkClient = (url: string, partitions: number): Client =>
   createClient({
@@ -40,12 +45,31 @@ const sdkClient = (url: string, partitions: number): Client =>
     WebSocket: WebSocket as never,
     idempotent: true,
     fetch: async (input, init) => {
-      const res = await fetch(input, init);
+      const res = await get(String(input), (init?.headers ?? {}) as Record<string, string>);
       if (res.status !== 404 || !String(input).includes("/v1/topics/")) return res;
-      await res.arrayBuffer();
       return Response.json({ partitionCount: partitions, maxRecordBytes: 1_000_000 });
     },
   });
+
+/** GET over a connection of its own, closed after the answer. */
+function get(url: string, headers: Record<string, string>): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    httpGet(url, { headers, agent: false }, (res) => {
+      const parts: Buffer[] = [];
+      res.on("data", (b: Buffer) => parts.push(b));
+      res.on("end", () => {
+        const type = res.headers["content-type"] ?? "application/json";
+        resolve(
+          new Response(Buffer.concat(parts), {
+            status: res.statusCode ?? 500,
+            headers: { "content-type": type },
+          }),
+        );
+      });
+      res.on("error", reject);
+    }).on("error", reject);
+  });
+}
 
 /** A 200-byte value stamped like benchRecords' (send time, record number; float64 LE). */
 function stamped(no: number, valueBytes: number, sentAt: number): Uint8Array {
@@ -175,9 +199,9 @@ export function sdkSubscribeJob(t: SubscribeTask): Job {
   };
   return {
     async prepare() {
-      // Node loads and compiles its fetch (undici) on first use, 50 ms or more of CPU: not the
-      // SDK's to pay inside the timed part of a 200,000-record read.
-      await (await fetch(`${t.url}/v1/topics`)).arrayBuffer();
+      // Node loads and compiles its Response (undici) on first use, 50 ms or more of CPU: not
+      // the SDK's to pay inside the timed part of a 200,000-record read.
+      await (await get(`${t.url}/v1/topics`, {})).arrayBuffer();
       // Live subscribers must be in place before the producer starts.
       if (t.from === "latest") await Promise.all(range(count).map(start));
     },
