@@ -32,7 +32,7 @@ import type {
   ToChild,
 } from "./messages.ts";
 import { keyedPlan, keyOf } from "./plans.ts";
-import { sdkProduceJob, sdkSubscribeJob } from "./sdk-jobs.ts";
+import { STEADY_AFTER_MS, sdkProduceJob, sdkSubscribeJob } from "./sdk-jobs.ts";
 
 interface Job {
   /** Connects and prepares; resolves when ready for `go`. */
@@ -157,6 +157,7 @@ function subscribeJob(t: SubscribeTask): Job {
     },
     async go(): Promise<SubscribeResult> {
       startAt = now();
+      for (const s of sockets) s.steadyFrom = startAt + STEADY_AFTER_MS;
       if (t.from === "earliest") await Promise.all(sockets.map(subscribe));
       const complete = (s: BenchSocket, i: number) =>
         s.stats.records >= (t.expected[partitionOf(i)] ?? 0);
@@ -173,7 +174,11 @@ function summarize(
   startAt: number,
 ): SubscribeResult {
   const histogram = new Histogram();
-  for (const s of sockets) histogram.merge(s.histogram.toData());
+  const steady = new Histogram();
+  for (const s of sockets) {
+    histogram.merge(s.histogram.toData());
+    steady.merge(s.steady.toData());
+  }
   const sum = (f: (s: BenchSocket) => number) => sockets.reduce((n, s) => n + f(s), 0);
   const got = sockets.filter((s) => s.stats.records > 0);
   return {
@@ -188,6 +193,7 @@ function summarize(
     lastAt: Math.max(...got.map((s) => s.stats.lastAt)),
     messages: sum((s) => s.messagesSent),
     histogram: histogram.toData(),
+    steadyHistogram: steady.toData(),
   };
 }
 
@@ -280,7 +286,11 @@ function jobFor(task: Task): Job {
  * How long this process's event loop was held up while timed, and by the garbage collector:
  * a record that arrives meanwhile waits, which is the client's share of a latency tail.
  */
-function watchStalls(): () => { loopDelayMs: LoopDelay; gcMs: GcPauses } {
+function watchStalls(): () => {
+  loopDelayMs: LoopDelay;
+  gcMs: GcPauses;
+  stalls: Array<[number, number]>;
+} {
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   const gc: GcPauses = { count: 0, total: 0, max: 0 };
@@ -292,7 +302,17 @@ function watchStalls(): () => { loopDelayMs: LoopDelay; gcMs: GcPauses } {
     }
   });
   observer.observe({ entryTypes: ["gc"] });
+  // When the longest stalls happened, ms after the start: a tick every 10 ms that came late.
+  const start = performance.now();
+  let last = start;
+  const late: Array<[number, number]> = [];
+  const tick = setInterval(() => {
+    const t = performance.now();
+    if (t - last > 50) late.push([Math.round(last - start), Math.round(t - last - 10)]);
+    last = t;
+  }, 10);
   return () => {
+    clearInterval(tick);
     loop.disable();
     observer.disconnect();
     // The histogram is in ns and includes the 5 ms resolution itself.
@@ -304,6 +324,7 @@ function watchStalls(): () => { loopDelayMs: LoopDelay; gcMs: GcPauses } {
         max: ms(loop.max),
       },
       gcMs: { count: gc.count, total: Math.round(gc.total), max: Math.round(gc.max * 10) / 10 },
+      stalls: late.sort((a, b) => b[1] - a[1]).slice(0, 5),
     };
   };
 }

@@ -94,6 +94,8 @@ export interface SubscribeResult {
   subscribers: number;
   loopDelayMs?: LoopDelay;
   gcMs?: GcPauses;
+  /** The longest event-loop stalls while timed: [ms after the start, ms late] (added by loadgen.ts). */
+  stalls?: Array<[number, number]>;
   /** CPU milliseconds the load generator used while timed (added by loadgen.ts). */
   cpuMs?: number;
   records: number;
@@ -107,6 +109,8 @@ export interface SubscribeResult {
   lastAt: number;
   messages: number;
   histogram: HistogramData;
+  /** The same for records sent past the first STEADY_AFTER_MS of the timed part (warm-up). */
+  steadyHistogram?: HistogramData;
 }
 
 export interface ResumeResult {
