@@ -14,19 +14,27 @@ import { benchConfig } from "./config.ts";
 import { profiled } from "./profiler.ts";
 import { type BenchResults, costOf, sdkTable, table, updateBenchmarksDoc } from "./report.ts";
 import { startKaiten, startNodeHost, startRelay, type Target } from "./targets.ts";
-import { w1, w1sdk, w2, w2one, w2sdk, w3, w3sdk, w4, w5, w6 } from "./workloads.ts";
+import { w1, w1sdk, w2, w2one, w2sdk, w2sdkspread, w3, w3sdk, w4, w5, w6 } from "./workloads.ts";
 
 /** The repository root: the build folder is node_modules/.cache/kaiten-bench. */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 const config = benchConfig();
 
-const WORKLOADS = { w1, w1sdk, w2, w2one, w2sdk, w3, w3sdk, w4, w5, w6 } as const;
+const WORKLOADS = { w1, w1sdk, w2, w2one, w2sdk, w2sdkspread, w3, w3sdk, w4, w5, w6 } as const;
 type WorkloadName = keyof typeof WORKLOADS;
 /**
  * Workloads that need a log (the relays store nothing), or Kaiten's HTTP API (the SDK's
  * metadata lookup), or that are the SDK rows' baselines (w2one).
  */
-const NEEDS_STORAGE = new Set<WorkloadName>(["w3", "w4", "w1sdk", "w2one", "w2sdk", "w3sdk"]);
+const NEEDS_STORAGE = new Set<WorkloadName>([
+  "w3",
+  "w4",
+  "w1sdk",
+  "w2one",
+  "w2sdk",
+  "w2sdkspread",
+  "w3sdk",
+]);
 /**
  * Workloads measured on a server process of their own: memory per connection is RSS growth,
  * and a process that ran other workloads first reuses memory it freed, which hides growth.

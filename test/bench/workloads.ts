@@ -254,6 +254,8 @@ export const w2sdk = (t: Target, c: BenchConfig) => w2(t, c, true);
 export const w3sdk = (t: Target, c: BenchConfig) => w3(t, c, true);
 /** W2 through the lean client with all 200 subscribers in one process: the SDK's W2 shape. */
 export const w2one = (t: Target, c: BenchConfig) => w2(t, c, false, 1);
+/** W2 through the SDK spread over BENCH_W2_PROCESSES processes, as the lean client's W2 (not by default). */
+export const w2sdkspread = (t: Target, c: BenchConfig) => w2(t, c, true, c.w2.processes);
 
 export async function w4(target: Target, c: BenchConfig): Promise<ResumeResult> {
   const topic = topicName("w4");
