@@ -20,8 +20,8 @@ function list(name: string, fallback: string): string[] {
 export function benchConfig() {
   return {
     /** Which targets and workloads to run. */
-    targets: list("BENCH_TARGETS", "kaiten,ws,uws"),
-    workloads: list("BENCH_WORKLOADS", "w1,w1sdk,w2,w2sdk,w3,w3sdk,w4,w5,w6"),
+    targets: list("BENCH_TARGETS", "kaiten,node,ws,uws"),
+    workloads: list("BENCH_WORKLOADS", "w1,w1sdk,w2,w2one,w2sdk,w3,w3sdk,w4,w5,w6"),
     /** Runs of the short workloads (W1, W3, W6); the median is reported. */
     repeat: int("BENCH_REPEAT", 3),
     /** Value bytes of every record. */
@@ -60,6 +60,11 @@ export function benchConfig() {
     profileDir: process.env.BENCH_PROFILE_DIR ?? "",
     /** Connect to the runtime workerd directly, skipping wrangler dev's proxy (an experiment). */
     kaitenDirect: process.env.BENCH_KAITEN_DIRECT === "true",
+    /**
+     * Another checkout (its own node_modules) whose broker the `kaiten-base` target runs under
+     * wrangler dev, beside this one's in the same session: a regression check between commits.
+     */
+    baseRoot: process.env.BENCH_BASE_ROOT ?? "",
     /** Extra `wrangler dev` arguments for the Kaiten broker, space-separated. */
     wranglerArgs: (process.env.BENCH_WRANGLER_ARGS ?? "").split(" ").filter(Boolean),
   };

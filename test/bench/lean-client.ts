@@ -123,6 +123,9 @@ export class BenchSocket {
   messagesSent = 0;
   stats: SubscriberStats = emptyStats();
   readonly histogram = new Histogram();
+  /** Latency of records sent from `steadyFrom` on (past the warm-up), also in `histogram`. */
+  readonly steady = new Histogram();
+  steadyFrom = Number.POSITIVE_INFINITY;
   onAck: (requestId: number, baseOffset: number, count: number) => void = () => {};
   onError: (frame: ErrorFrame) => void = (f) => {
     throw new Error(`unexpected ERROR ${f.code}: ${f.message}`);
@@ -274,7 +277,11 @@ export class BenchSocket {
   }
 
   private stamp(data: Buffer, valueAt: number, offset: number, at: number): void {
-    if (this.latency) this.histogram.add(at - data.readDoubleLE(valueAt));
+    if (this.latency) {
+      const sentAt = data.readDoubleLE(valueAt);
+      this.histogram.add(at - sentAt);
+      if (sentAt >= this.steadyFrom) this.steady.add(at - sentAt);
+    }
     if (this.recordNoBase !== null && data.readDoubleLE(valueAt + 8) + this.recordNoBase !== offset)
       this.stats.mismatched++;
   }

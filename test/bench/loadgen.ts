@@ -4,6 +4,7 @@
  * Protocol: the parent sends `run` with a task; the child connects and prepares, answers
  * `ready`; the parent sends `go`; the child answers `result` (or `error`) and exits.
  */
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { StartFrom } from "@kaiten/protocol";
 import { Histogram } from "./histogram.ts";
 import {
@@ -17,7 +18,9 @@ import {
 } from "./lean-client.ts";
 import type {
   FromChild,
+  GcPauses,
   IdleTask,
+  LoopDelay,
   ProduceResult,
   ProduceTask,
   RateTask,
@@ -29,7 +32,7 @@ import type {
   ToChild,
 } from "./messages.ts";
 import { keyedPlan, keyOf } from "./plans.ts";
-import { sdkProduceJob, sdkSubscribeJob } from "./sdk-jobs.ts";
+import { STEADY_AFTER_MS, sdkProduceJob, sdkSubscribeJob } from "./sdk-jobs.ts";
 
 interface Job {
   /** Connects and prepares; resolves when ready for `go`. */
@@ -154,6 +157,7 @@ function subscribeJob(t: SubscribeTask): Job {
     },
     async go(): Promise<SubscribeResult> {
       startAt = now();
+      for (const s of sockets) s.steadyFrom = startAt + STEADY_AFTER_MS;
       if (t.from === "earliest") await Promise.all(sockets.map(subscribe));
       const complete = (s: BenchSocket, i: number) =>
         s.stats.records >= (t.expected[partitionOf(i)] ?? 0);
@@ -170,7 +174,11 @@ function summarize(
   startAt: number,
 ): SubscribeResult {
   const histogram = new Histogram();
-  for (const s of sockets) histogram.merge(s.histogram.toData());
+  const steady = new Histogram();
+  for (const s of sockets) {
+    histogram.merge(s.histogram.toData());
+    steady.merge(s.steady.toData());
+  }
   const sum = (f: (s: BenchSocket) => number) => sockets.reduce((n, s) => n + f(s), 0);
   const got = sockets.filter((s) => s.stats.records > 0);
   return {
@@ -185,6 +193,7 @@ function summarize(
     lastAt: Math.max(...got.map((s) => s.stats.lastAt)),
     messages: sum((s) => s.messagesSent),
     histogram: histogram.toData(),
+    steadyHistogram: steady.toData(),
   };
 }
 
@@ -273,6 +282,53 @@ function jobFor(task: Task): Job {
   }
 }
 
+/**
+ * How long this process's event loop was held up while timed, and by the garbage collector:
+ * a record that arrives meanwhile waits, which is the client's share of a latency tail.
+ */
+function watchStalls(): () => {
+  loopDelayMs: LoopDelay;
+  gcMs: GcPauses;
+  stalls: Array<[number, number]>;
+} {
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  const gc: GcPauses = { count: 0, total: 0, max: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.count++;
+      gc.total += e.duration;
+      gc.max = Math.max(gc.max, e.duration);
+    }
+  });
+  observer.observe({ entryTypes: ["gc"] });
+  // When the longest stalls happened, ms after the start: a tick every 10 ms that came late.
+  const start = performance.now();
+  let last = start;
+  const late: Array<[number, number]> = [];
+  const tick = setInterval(() => {
+    const t = performance.now();
+    if (t - last > 50) late.push([Math.round(last - start), Math.round(t - last - 10)]);
+    last = t;
+  }, 10);
+  return () => {
+    clearInterval(tick);
+    loop.disable();
+    observer.disconnect();
+    // The histogram is in ns and includes the 5 ms resolution itself.
+    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    return {
+      loopDelayMs: {
+        p50: ms(loop.percentile(50)),
+        p99: ms(loop.percentile(99)),
+        max: ms(loop.max),
+      },
+      gcMs: { count: gc.count, total: Math.round(gc.total), max: Math.round(gc.max * 10) / 10 },
+      stalls: late.sort((a, b) => b[1] - a[1]).slice(0, 5),
+    };
+  };
+}
+
 const reply = (m: FromChild) => process.send?.(m);
 let job: Job | null = null;
 
@@ -290,11 +346,12 @@ process.on("message", (m: ToChild) => {
     // CPU this process used for the timed part: per record, a figure the machine's noise moves
     // far less than a rate does.
     const cpu = process.cpuUsage();
+    const stalls = watchStalls();
     job.go().then((result) => {
       const used = process.cpuUsage(cpu);
       reply({
         kind: "result",
-        result: { ...(result as object), cpuMs: (used.user + used.system) / 1000 },
+        result: { ...(result as object), cpuMs: (used.user + used.system) / 1000, ...stalls() },
       });
     }, fail);
   }

@@ -20,7 +20,7 @@ await build({
   format: "esm",
   target: "node20",
   // Native or optional-native packages load from node_modules as usual.
-  external: ["ws", "uWebSockets.js", "vitest", "esbuild"],
+  external: ["ws", "uWebSockets.js", "better-sqlite3", "vitest", "esbuild"],
   logLevel: "warning",
 });
 

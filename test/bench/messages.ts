@@ -76,8 +76,26 @@ export interface ProduceResult {
   messages: number;
 }
 
+/** Event-loop delay of a load generator while timed, ms (added by loadgen.ts). */
+export interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Garbage-collection pauses of a load generator while timed, ms (added by loadgen.ts). */
+export interface GcPauses {
+  count: number;
+  total: number;
+  max: number;
+}
+
 export interface SubscribeResult {
   subscribers: number;
+  loopDelayMs?: LoopDelay;
+  gcMs?: GcPauses;
+  /** The longest event-loop stalls while timed: [ms after the start, ms late] (added by loadgen.ts). */
+  stalls?: Array<[number, number]>;
   /** CPU milliseconds the load generator used while timed (added by loadgen.ts). */
   cpuMs?: number;
   records: number;
@@ -91,6 +109,8 @@ export interface SubscribeResult {
   lastAt: number;
   messages: number;
   histogram: HistogramData;
+  /** The same for records sent past the first STEADY_AFTER_MS of the timed part (warm-up). */
+  steadyHistogram?: HistogramData;
 }
 
 export interface ResumeResult {

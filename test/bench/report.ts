@@ -60,6 +60,7 @@ export interface BenchResults {
   w6?: Partial<Record<TargetName, W6Result>>;
   w1sdk?: Partial<Record<TargetName, W1Result>>;
   w2sdk?: Partial<Record<TargetName, W2Result>>;
+  w2one?: Partial<Record<TargetName, W2Result>>;
   w3sdk?: Partial<Record<TargetName, W3Result>>;
 }
 
@@ -69,24 +70,37 @@ const ms = (n: number) => (n < 10 ? n.toFixed(1) : Math.round(n).toString());
 const ratio = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined || b === 0 ? "" : `${(a / b).toFixed(2)}×`;
 
-type Row = [string, string, string, string, string, string, string];
+/** A row: the workload, a cell per target (TARGETS), ratios (RATIOS), the target figure. */
+type Row = string[];
 
-/** A row of throughput figures where higher is better: Kaiten's ratios to each relay. */
+/** The table's columns, in order. */
+const TARGETS = ["kaiten", "node", "ws", "uws"] as const;
+/** Ratio columns: [numerator, denominator]. */
+const RATIOS = [
+  ["kaiten", "ws"],
+  ["kaiten", "uws"],
+  ["node", "uws"],
+] as const;
+const blanks = () => RATIOS.map(() => "");
+
+/** A row of throughput figures where higher is better: ratios to the relays. */
 function rateRow(name: string, target: string, f: Partial<Record<TargetName, number>>): Row {
   return [
     name,
-    int(f.kaiten),
-    int(f.ws),
-    int(f.uws),
-    ratio(f.kaiten, f.ws),
-    ratio(f.kaiten, f.uws),
+    ...TARGETS.map((t) => int(f[t])),
+    ...RATIOS.map(([a, b]) => ratio(f[a], f[b])),
     target,
   ];
 }
 
+/** A row of other cells, one per target. */
+function cellRow(name: string, cells: (t: TargetName) => string, target: string): Row {
+  return [name, ...TARGETS.map(cells), ...blanks(), target];
+}
+
 function pick<T, V>(r: Partial<Record<TargetName, T>> | undefined, f: (t: T) => V) {
   const out: Partial<Record<TargetName, V>> = {};
-  for (const name of ["kaiten", "ws", "uws"] as const) {
+  for (const name of TARGETS) {
     const v = r?.[name];
     if (v !== undefined) out[name] = f(v);
   }
@@ -95,7 +109,8 @@ function pick<T, V>(r: Partial<Record<TargetName, T>> | undefined, f: (t: T) => 
 
 function latencyCell(r: W2Result | undefined): string {
   if (!r) return "n/a";
-  return `${ms(r.p50Ms)} / ${ms(r.p99Ms)} / ${ms(r.maxMs)}`;
+  const steady = r.p99SteadyMs === undefined ? "" : ` (${ms(r.p99SteadyMs)})`;
+  return `${ms(r.p50Ms)} / ${ms(r.p99Ms)}${steady} / ${ms(r.maxMs)}`;
 }
 
 function w2Rows(w2: BenchResults["w2"]): Row[] {
@@ -107,24 +122,12 @@ function w2Rows(w2: BenchResults["w2"]): Row[] {
       "≥ 400,000",
       pick(w2, (r) => r.deliveredPerSecond),
     ),
-    [
-      "W2 produce→deliver latency p50 / p99 / max, ms",
-      latencyCell(w2?.kaiten),
-      latencyCell(w2?.ws),
-      latencyCell(w2?.uws),
-      "",
-      "",
+    cellRow(
+      "W2 produce→deliver latency p50 / p99 (p99 after the first second) / max, ms",
+      (t) => latencyCell(w2?.[t]),
       "p99 ≤ 50",
-    ],
-    [
-      "W2 lost / duplicated",
-      lossCell(w2?.kaiten),
-      lossCell(w2?.ws),
-      lossCell(w2?.uws),
-      "",
-      "",
-      "0 / 0",
-    ],
+    ),
+    cellRow("W2 lost / duplicated", (t) => lossCell(w2?.[t]), "0 / 0"),
   ];
 }
 
@@ -136,53 +139,49 @@ function costRows(r: BenchResults): Row[] {
   ] as const) {
     if (!result) continue;
     const c = costOf(result);
-    rows.push([
-      `${label} cost per million records: rows written / incoming messages / $`,
-      `${int(c.rowsPerMillion)} / ${int(c.messagesPerMillion)} / $${c.dollarsPerMillion.toFixed(4)}`,
-      "n/a",
-      "n/a",
-      "",
-      "",
-      "≤ $0.02",
-    ]);
+    const cost = `${int(c.rowsPerMillion)} / ${int(c.messagesPerMillion)} / $${c.dollarsPerMillion.toFixed(4)}`;
+    rows.push(
+      cellRow(
+        `${label} cost per million records (Cloudflare): rows written / incoming messages / $`,
+        (t) => (t === "kaiten" ? cost : "n/a"),
+        "≤ $0.02",
+      ),
+    );
   }
   return rows;
 }
 
 export function table(r: BenchResults): string {
-  const w3 = r.w3?.kaiten;
-  const w4 = r.w4?.kaiten;
+  const w4 = r.w4;
   const rows: Row[] = [
     rateRow(
       "W1 produce: acked records/s",
-      "≥ 300,000",
+      "≥ 300,000; Node host ≥ 0.5× uWS",
       pick(r.w1, (x) => x.ackedPerSecond),
     ),
     ...w2Rows(r.w2),
     rateRow(
       "W3 catch-up: records/s",
-      "≥ 1,000,000",
+      "≥ 1,000,000; Node host ≥ 1,500,000",
       pick(r.w3, (x) => x.recordsPerSecond),
     ),
-    [
+    cellRow(
       "W4 resume: gaps / duplicates",
-      w4 ? `${w4.gaps} / ${w4.duplicates + w4.mismatched}` : "n/a",
-      "n/a",
-      "n/a",
-      "",
-      "",
+      (t) => {
+        const x = w4?.[t];
+        return x ? `${x.gaps} / ${x.duplicates + x.mismatched}` : "n/a";
+      },
       "0 / 0",
-    ],
+    ),
     [
       "W5 idle: KiB per connection (server RSS; lower is better)",
-      ...(["kaiten", "ws", "uws"] as const).map((t) => {
+      ...TARGETS.map((t) => {
         const v = r.w5?.[t]?.kibPerConnection;
         return v === undefined ? "n/a" : v.toFixed(1);
       }),
-      ratio(r.w5?.kaiten?.kibPerConnection, r.w5?.ws?.kibPerConnection),
-      ratio(r.w5?.kaiten?.kibPerConnection, r.w5?.uws?.kibPerConnection),
+      ...RATIOS.map(([a, b]) => ratio(r.w5?.[a]?.kibPerConnection, r.w5?.[b]?.kibPerConnection)),
       "≤ 10",
-    ] as Row,
+    ],
     rateRow(
       "W6 64 partitions: records/s in",
       "",
@@ -195,67 +194,99 @@ export function table(r: BenchResults): string {
     ),
     ...costRows(r),
   ];
-  if (w3 && (w3.lost || w3.duplicates))
-    rows.push(["W3 lost / duplicated", `${w3.lost} / ${w3.duplicates}`, "", "", "", "", "0 / 0"]);
+  for (const t of ["kaiten", "node"] as const) {
+    const w3 = r.w3?.[t];
+    if (w3 && (w3.lost || w3.duplicates))
+      rows.push(
+        cellRow(
+          `W3 lost / duplicated (${t})`,
+          (x) => (x === t ? `${w3.lost} / ${w3.duplicates}` : ""),
+          "0 / 0",
+        ),
+      );
+  }
   const head =
-    "| workload | Kaiten | `ws` relay | uWS relay | Kaiten / `ws` | Kaiten / uWS | target |";
-  const sep = "|---|---:|---:|---:|---:|---:|---|";
+    "| workload | Kaiten (wrangler dev) | Kaiten Node host | `ws` relay | uWS relay | Kaiten / `ws` | Kaiten / uWS | Node host / uWS | target |";
+  const sep = "|---|---:|---:|---:|---:|---:|---:|---:|---|";
   return [head, sep, ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n");
 }
 
 /**
  * Kaiten through @kaiten/client beside the lean client, same broker, same run: what users
- * get, and how far it is from what the broker gives.
+ * get, and how far it is from what the broker gives; on each host that ran the SDK rows.
  */
 export function sdkTable(r: BenchResults): string {
-  const lean = { w1: r.w1?.kaiten, w2: r.w2?.kaiten, w3: r.w3?.kaiten };
-  const sdk = { w1: r.w1sdk?.kaiten, w2: r.w2sdk?.kaiten, w3: r.w3sdk?.kaiten };
-  if (!sdk.w1 && !sdk.w2 && !sdk.w3) return "";
+  const hosts = (["kaiten", "node"] as const).filter(
+    (h) => r.w1sdk?.[h] || r.w2sdk?.[h] || r.w3sdk?.[h],
+  );
+  if (!hosts.length) return "";
   const loss = (x: W2Result | undefined) =>
     x ? `${x.lost} / ${x.duplicates + x.mismatched}` : "n/a";
+  const cpu = (x: { clientCpuUs: number } | undefined) => (x ? x.clientCpuUs.toFixed(2) : "n/a");
+  type Pair<T> = (h: (typeof hosts)[number]) => [T | undefined, T | undefined];
+  const w1: Pair<W1Result> = (h) => [r.w1?.[h], r.w1sdk?.[h]];
+  const w2: Pair<W2Result> = (h) => [r.w2?.[h], r.w2sdk?.[h]];
+  const w3: Pair<W3Result> = (h) => [r.w3?.[h], r.w3sdk?.[h]];
+  const rateCells = <T>(pair: Pair<T>, f: (x: T) => number) =>
+    hosts.flatMap((h) => {
+      const [lean, sdk] = pair(h).map((x) => (x === undefined ? undefined : f(x)));
+      return [int(lean), int(sdk), ratio(sdk, lean)];
+    });
+  const cells = <T>(pair: Pair<T>, f: (x: T | undefined) => string) =>
+    hosts.flatMap((h) => {
+      const [lean, sdk] = pair(h);
+      return [f(lean), f(sdk), ""];
+    });
   const rows: string[][] = [
     [
       "W1 produce: acked records/s (one producer)",
-      int(lean.w1?.ackedPerSecond),
-      int(sdk.w1?.ackedPerSecond),
-      ratio(sdk.w1?.ackedPerSecond, lean.w1?.ackedPerSecond),
+      ...rateCells(w1, (x) => x.ackedPerSecond),
       "≥ 300,000 and ≥ 0.9× lean",
     ],
     [
       "W2 fan-out: delivered records/s (200 subscribers; SDK: all in one process)",
-      int(lean.w2?.deliveredPerSecond),
-      int(sdk.w2?.deliveredPerSecond),
-      ratio(sdk.w2?.deliveredPerSecond, lean.w2?.deliveredPerSecond),
+      ...rateCells(w2, (x) => x.deliveredPerSecond),
       "≥ 400,000",
     ],
     [
-      "W2 produce→deliver latency p50 / p99 / max, ms",
-      latencyCell(lean.w2),
-      latencyCell(sdk.w2),
-      "",
+      "W2 produce→deliver latency p50 / p99 (p99 after the first second) / max, ms",
+      ...cells(w2, latencyCell),
       "p99 ≤ 50",
     ],
-    ["W2 lost / duplicated", loss(lean.w2), loss(sdk.w2), "", "0 / 0"],
+    [
+      "W2 the same, lean client with all 200 in one process (the SDK's shape)",
+      ...hosts.flatMap((h) => [latencyCell(r.w2one?.[h]), "", ""]),
+      "",
+    ],
+    [
+      "W2 longest event-loop stall / GC pause of a subscriber process, ms",
+      ...cells(w2, (x) => (x ? `${ms(x.clientLoopDelayMaxMs)} / ${ms(x.clientGcMaxMs)}` : "n/a")),
+      "",
+    ],
+    ["W2 lost / duplicated", ...cells(w2, loss), "0 / 0"],
     [
       "W3 catch-up: records/s (one subscriber)",
-      int(lean.w3?.recordsPerSecond),
-      int(sdk.w3?.recordsPerSecond),
-      ratio(sdk.w3?.recordsPerSecond, lean.w3?.recordsPerSecond),
+      ...rateCells(w3, (x) => x.recordsPerSecond),
       "≥ 1,000,000",
     ],
   ];
-  const cpu = (x: { clientCpuUs: number } | undefined) => (x ? x.clientCpuUs.toFixed(2) : "n/a");
-  for (const w of ["w1", "w2", "w3"] as const) {
+  for (const [w, pair] of [
+    ["W1", w1],
+    ["W2", w2],
+    ["W3", w3],
+  ] as const) {
     rows.push([
-      `${w.toUpperCase()} client CPU per record, µs (lower is better)`,
-      cpu(lean[w]),
-      cpu(sdk[w]),
-      ratio(sdk[w]?.clientCpuUs, lean[w]?.clientCpuUs),
+      `${w} client CPU per record, µs (lower is better)`,
+      ...hosts.flatMap((h) => {
+        const [lean, sdk] = (pair as Pair<{ clientCpuUs: number }>)(h);
+        return [cpu(lean), cpu(sdk), ratio(sdk?.clientCpuUs, lean?.clientCpuUs)];
+      }),
       "",
     ]);
   }
-  const head = "| through the SDK | lean client | `@kaiten/client` | SDK / lean | target |";
-  const sep = "|---|---:|---:|---:|---|";
+  const name = { kaiten: "wrangler dev", node: "Node host" } as const;
+  const head = `| through the SDK | ${hosts.map((h) => `lean client (${name[h]}) | \`@kaiten/client\` (${name[h]}) | SDK / lean`).join(" | ")} | target |`;
+  const sep = `|---|${hosts.map(() => "---:|---:|---:|").join("")}---|`;
   return [head, sep, ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n");
 }
 

@@ -13,17 +13,28 @@ import { cpuSeconds } from "../lib/proc.ts";
 import { benchConfig } from "./config.ts";
 import { profiled } from "./profiler.ts";
 import { type BenchResults, costOf, sdkTable, table, updateBenchmarksDoc } from "./report.ts";
-import { startKaiten, startRelay, type Target } from "./targets.ts";
-import { w1, w1sdk, w2, w2sdk, w3, w3sdk, w4, w5, w6 } from "./workloads.ts";
+import { startKaiten, startNodeHost, startRelay, type Target } from "./targets.ts";
+import { w1, w1sdk, w2, w2one, w2sdk, w2sdkspread, w3, w3sdk, w4, w5, w6 } from "./workloads.ts";
 
 /** The repository root: the build folder is node_modules/.cache/kaiten-bench. */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 const config = benchConfig();
 
-const WORKLOADS = { w1, w1sdk, w2, w2sdk, w3, w3sdk, w4, w5, w6 } as const;
+const WORKLOADS = { w1, w1sdk, w2, w2one, w2sdk, w2sdkspread, w3, w3sdk, w4, w5, w6 } as const;
 type WorkloadName = keyof typeof WORKLOADS;
-/** Workloads that need a log (the relays store nothing), or Kaiten's HTTP API (the SDK's metadata lookup). */
-const NEEDS_STORAGE = new Set<WorkloadName>(["w3", "w4", "w1sdk", "w2sdk", "w3sdk"]);
+/**
+ * Workloads that need a log (the relays store nothing), or Kaiten's HTTP API (the SDK's
+ * metadata lookup), or that are the SDK rows' baselines (w2one).
+ */
+const NEEDS_STORAGE = new Set<WorkloadName>([
+  "w3",
+  "w4",
+  "w1sdk",
+  "w2one",
+  "w2sdk",
+  "w2sdkspread",
+  "w3sdk",
+]);
 /**
  * Workloads measured on a server process of their own: memory per connection is RSS growth,
  * and a process that ran other workloads first reuses memory it freed, which hides growth.
@@ -36,8 +47,17 @@ async function start(name: string): Promise<Target> {
       direct: config.kaitenDirect,
       inspector: config.profileDir !== "",
     });
+  if (name === "kaiten-base") {
+    if (!config.baseRoot) throw new Error("the kaiten-base target needs BENCH_BASE_ROOT");
+    return startKaiten(config.wranglerArgs, {
+      direct: config.kaitenDirect,
+      root: config.baseRoot,
+      name: "kaiten-base",
+    });
+  }
+  if (name === "node") return startNodeHost();
   if (name === "ws" || name === "uws") return startRelay(name);
-  throw new Error(`unknown target ${name} (kaiten, ws, uws)`);
+  throw new Error(`unknown target ${name} (kaiten, node, ws, uws)`);
 }
 
 /** The figure a repeated workload's runs are ranked by (higher is better). */

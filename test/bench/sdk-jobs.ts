@@ -7,6 +7,7 @@
  */
 
 import { mkdirSync, writeFileSync } from "node:fs";
+import { get as httpGet } from "node:http";
 import { Session } from "node:inspector/promises";
 import { join } from "node:path";
 import WebSocket from "ws";
@@ -29,8 +30,46 @@ export interface Job {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const sdkClient = (url: string): Client =>
-  createClient({ url, WebSocket: WebSocket as never, idempotent: true });
+/**
+ * The SDK's client. Its one metadata lookup (GET /v1/topics/{t}) goes to the broker over a
+ * connection closed after the answer (node:http, no agent): through Node's fetch, W2's 200
+ * clients in one process would leave 200 idle keep-alive sockets that undici closes 4 s
+ * later, all at once, inside the timed part (25-50 ms of the event loop, in profiles), where
+ * 200 browsers would each close their own. A host without the HTTP API yet (the Node host
+ * answers only GET /v1) gets the topic's known partition count instead, so that the SDK's
+ * WebSocket paths can be measured there too.
+ */
+const sdkClient = (url: string, partitions: number): Client =>
+  createClient({
+    url,
+    WebSocket: WebSocket as never,
+    idempotent: true,
+    fetch: async (input, init) => {
+      const res = await get(String(input), (init?.headers ?? {}) as Record<string, string>);
+      if (res.status !== 404 || !String(input).includes("/v1/topics/")) return res;
+      return Response.json({ partitionCount: partitions, maxRecordBytes: 1_000_000 });
+    },
+  });
+
+/** GET over a connection of its own, closed after the answer. */
+function get(url: string, headers: Record<string, string>): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    httpGet(url, { headers, agent: false }, (res) => {
+      const parts: Buffer[] = [];
+      res.on("data", (b: Buffer) => parts.push(b));
+      res.on("end", () => {
+        const type = res.headers["content-type"] ?? "application/json";
+        resolve(
+          new Response(Buffer.concat(parts), {
+            status: res.statusCode ?? 500,
+            headers: { "content-type": type },
+          }),
+        );
+      });
+      res.on("error", reject);
+    }).on("error", reject);
+  });
+}
 
 /** A 200-byte value stamped like benchRecords' (send time, record number; float64 LE). */
 function stamped(no: number, valueBytes: number, sentAt: number): Uint8Array {
@@ -46,7 +85,7 @@ function stamped(no: number, valueBytes: number, sentAt: number): Uint8Array {
  * unacknowledged, the next call made as one resolves. The SDK batches them as it likes.
  */
 export function sdkProduceJob(t: ProduceTask): Job {
-  const client = sdkClient(t.url);
+  const client = sdkClient(t.url, t.partitions);
   let calls: ProduceRecord[][] = [];
   return {
     async prepare() {
@@ -90,6 +129,13 @@ export function sdkProduceJob(t: ProduceTask): Job {
   };
 }
 
+/**
+ * W2's latency is also reported for records sent after the first second of the timed part:
+ * the subscribers' first second includes their code's warm-up (interpreted, then compiled),
+ * which in one process receiving 400,000 records/s leaves a backlog behind it.
+ */
+export const STEADY_AFTER_MS = 1_000;
+
 const stamp = new Float64Array(2);
 const stampBytes = new Uint8Array(stamp.buffer);
 
@@ -102,10 +148,12 @@ class Tally {
   next = 0;
   firstAt = 0;
   lastAt = 0;
+  steadyFrom = Number.POSITIVE_INFINITY;
 
   constructor(
     readonly histogram: Histogram | null,
     readonly checkNumbers: boolean,
+    readonly steady: Histogram | null = null,
   ) {}
 
   take(rec: Rec<Uint8Array>): void {
@@ -124,7 +172,9 @@ class Tally {
     if (v.length < STAMP_BYTES) return;
     // Read without allocating, as the lean client reads the frame in place (x86 is little-endian).
     for (let i = 0; i < STAMP_BYTES; i++) stampBytes[i] = v[i] as number;
-    this.histogram?.add(at - (stamp[0] as number));
+    const sentAt = stamp[0] as number;
+    this.histogram?.add(at - sentAt);
+    if (sentAt >= this.steadyFrom) this.steady?.add(at - sentAt);
     if (this.checkNumbers && stamp[1] !== offset) this.mismatched++;
   }
 }
@@ -136,8 +186,9 @@ class Tally {
 export function sdkSubscribeJob(t: SubscribeTask): Job {
   const count = t.partitions * t.perPartition;
   const histogram = t.latency ? new Histogram() : null;
-  const tallies = range(count).map(() => new Tally(histogram, t.checkRecordNumbers));
-  const clients = range(count).map(() => sdkClient(t.url));
+  const steady = t.latency ? new Histogram() : null;
+  const tallies = range(count).map(() => new Tally(histogram, t.checkRecordNumbers, steady));
+  const clients = range(count).map(() => sdkClient(t.url, t.partitions));
   const subs: Subscription<Uint8Array>[] = [];
   const partitionOf = (i: number) => Math.floor(i / t.perPartition);
   const start = (i: number) => {
@@ -160,15 +211,16 @@ export function sdkSubscribeJob(t: SubscribeTask): Job {
   };
   return {
     async prepare() {
-      // Node loads and compiles its fetch (undici) on first use, 50 ms or more of CPU: not the
-      // SDK's to pay inside the timed part of a 200,000-record read.
-      await (await fetch(`${t.url}/v1/topics`)).arrayBuffer();
+      // Node loads and compiles its Response (undici) on first use, 50 ms or more of CPU: not
+      // the SDK's to pay inside the timed part of a 200,000-record read.
+      await (await get(`${t.url}/v1/topics`, {})).arrayBuffer();
       // Live subscribers must be in place before the producer starts.
       if (t.from === "latest") await Promise.all(range(count).map(start));
     },
     go: () =>
       profiledJob(`${t.from === "latest" ? "w2" : "w3"}-sdk-subscribe`, async () => {
         let startAt = now();
+        for (const tally of tallies) tally.steadyFrom = startAt + STEADY_AFTER_MS;
         if (t.from === "earliest") {
           for (const i of range(count)) start(i);
           // The lean client's socket is open before its clock starts: the SDK's clock starts once
@@ -182,7 +234,7 @@ export function sdkSubscribeJob(t: SubscribeTask): Job {
           (tallies[i] as Tally).records >= (t.expected[partitionOf(i)] ?? 0);
         const deadline = now() + t.timeoutMs;
         while (!range(count).every(complete) && now() < deadline) await sleep(5);
-        const result = summarize(tallies, complete, startAt, histogram);
+        const result = summarize(tallies, complete, startAt, histogram, steady);
         await Promise.all(clients.map((c) => c.close()));
         return result;
       }),
@@ -194,6 +246,7 @@ function summarize(
   complete: (i: number) => boolean,
   startAt: number,
   histogram: Histogram | null,
+  steady: Histogram | null,
 ): SubscribeResult {
   const sum = (f: (s: Tally) => number) => tallies.reduce((n, s) => n + f(s), 0);
   const got = tallies.filter((s) => s.records > 0);
@@ -210,27 +263,81 @@ function summarize(
     // CREDIT and SUBSCRIBE frames are not counted through the SDK (the cost rows use the lean client's).
     messages: 0,
     histogram: (histogram ?? new Histogram()).toData(),
+    steadyHistogram: (steady ?? new Histogram()).toData(),
   };
 }
 
-/** Runs `fn` under this process's CPU profiler when BENCH_SDK_PROFILE_DIR is set. */
+/**
+ * Runs `fn` under this process's CPU profiler when BENCH_SDK_PROFILE_DIR is set; with
+ * BENCH_SDK_HEAP_PROFILE=true, under V8's sampling heap profiler instead, counting what was
+ * allocated whether or not it was collected since (what makes the garbage collector's work).
+ */
 async function profiledJob<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const dir = process.env.BENCH_SDK_PROFILE_DIR;
   if (!dir) return fn();
+  const heap = process.env.BENCH_SDK_HEAP_PROFILE === "true";
   const session = new Session();
   session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.setSamplingInterval", { interval: 200 });
-  await session.post("Profiler.start");
+  if (heap) {
+    await session.post("HeapProfiler.enable");
+    await session.post("HeapProfiler.startSampling", {
+      samplingInterval: 1024,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  } else {
+    await session.post("Profiler.enable");
+    await session.post("Profiler.setSamplingInterval", { interval: 200 });
+    await session.post("Profiler.start");
+  }
   try {
     return await fn();
   } finally {
-    const { profile } = (await session.post("Profiler.stop")) as { profile: CpuProfile };
-    session.disconnect();
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${name}-${process.pid}.cpuprofile`);
-    writeFileSync(file, JSON.stringify(profile));
-    const top = selfTime(profile, 25).join("\n");
-    console.log(`\nprofile ${file}; self time in the SDK's process:\n${top}`);
+    if (heap) {
+      const { profile } = (await session.post("HeapProfiler.stopSampling")) as {
+        profile: { head: HeapNode };
+      };
+      const file = join(dir, `${name}-${process.pid}.heapprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      console.log(
+        `\nheap profile ${file}; bytes allocated by function:\n${allocated(profile.head)}`,
+      );
+    } else {
+      const { profile } = (await session.post("Profiler.stop")) as { profile: CpuProfile };
+      const file = join(dir, `${name}-${process.pid}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      const top = selfTime(profile, 25).join("\n");
+      console.log(`\nprofile ${file}; self time in the SDK's process:\n${top}`);
+    }
+    session.disconnect();
   }
+}
+
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/** Bytes allocated per function (self), the largest first. */
+function allocated(head: HeapNode, top = 20): string {
+  const bytes = new Map<string, number>();
+  let total = 0;
+  const walk = (n: HeapNode) => {
+    const f = n.callFrame;
+    const key = `${f.functionName || "(anonymous)"} (${f.url.split("/").pop() || "native"}:${f.lineNumber + 1})`;
+    bytes.set(key, (bytes.get(key) ?? 0) + n.selfSize);
+    total += n.selfSize;
+    for (const c of n.children) walk(c);
+  };
+  walk(head);
+  return [...bytes]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(
+      ([k, n]) =>
+        `${((100 * n) / total).toFixed(1).padStart(5)}%  ${(n / 1048576).toFixed(1).padStart(7)} MiB  ${k}`,
+    )
+    .join("\n");
 }

@@ -1,14 +1,19 @@
 /**
- * What the bench measures: Kaiten on a real `wrangler dev` (test/lib/broker.ts) and the two
- * relays (relay-ws.ts, relay-uws.ts), each in processes of their own.
+ * What the bench measures: Kaiten on a real `wrangler dev` (test/lib/broker.ts), Kaiten's
+ * Node host (edge/dist-node/kaiten.mjs, the `npm run serve` build, through the same Broker
+ * helper) and the two relays (relay-ws.ts, relay-uws.ts), each in processes of their own.
  */
 import type { ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { TopicStore } from "../../edge/src/core/topic-store.ts";
+import { openSqlite } from "../../edge/src/node/sqlite.ts";
 import { Broker, freePort } from "../lib/broker.ts";
 import { listeningPorts, rssBytes, workerdPids } from "../lib/proc.ts";
 import { forkChild } from "./children.ts";
 import type { RelayReady } from "./relay-process.ts";
 
-export type TargetName = "kaiten" | "ws" | "uws";
+/** "kaiten-base": wrangler dev from another checkout (BENCH_BASE_ROOT), to compare commits. */
+export type TargetName = "kaiten" | "kaiten-base" | "node" | "ws" | "uws";
 
 /** Storage counters of a Kaiten partition (GET /v1/topics/{t}, docs/PROTOCOL.md §11.1). */
 export interface PartitionUsage {
@@ -60,16 +65,19 @@ async function runtimePort(pid: number): Promise<number> {
  */
 export async function startKaiten(
   args: string[] = [],
-  o: { direct?: boolean; inspector?: boolean } = {},
+  o: { direct?: boolean; inspector?: boolean; root?: string; name?: TargetName } = {},
 ): Promise<Target> {
   const inspectorPort = o.inspector ? await freePort() : null;
   const inspect = inspectorPort ? ["--inspector-port", String(inspectorPort)] : [];
-  const broker = await Broker.start({ args: [...args, ...inspect] });
+  const broker = await Broker.start({
+    args: [...args, ...inspect],
+    ...(o.root ? { root: o.root } : {}),
+  });
   const direct = o.direct ?? false;
   const pids = () => workerdPids(broker.processGroup, broker.port);
   const url = direct ? `http://127.0.0.1:${await runtimePort(pids().runtime)}` : broker.url;
   return {
-    name: "kaiten",
+    name: o.name ?? "kaiten",
     url,
     stores: true,
     inspectorPort,
@@ -91,6 +99,60 @@ export async function startKaiten(
       return body.partitions;
     },
     stop: () => broker.dispose(),
+  };
+}
+
+/**
+ * Kaiten's Node host on uWebSockets.js and SQLite with `synchronous = FULL` (an ack means
+ * durable), auth off as under `npm start`. Until the Node host serves the HTTP API (it answers
+ * only GET /v1 today), a topic it does not create over HTTP is written into its registry
+ * (registry.sqlite, WAL: a second connection is safe; the host reads the table at every
+ * connect), the row POST /v1/topics would write; storage counters are then unknown.
+ */
+export async function startNodeHost(): Promise<Target> {
+  const broker = await Broker.start({ host: "node" });
+  const url = broker.url;
+  let registry: TopicStore | null = null;
+  let close = () => {};
+  return {
+    name: "node",
+    url,
+    stores: true,
+    inspectorPort: null,
+    // The Node host runs as the leader of its own process group.
+    serverPid: () => broker.processGroup,
+    proxyPid: () => null,
+    async createTopic(name, partitions) {
+      const config = { partitions, retentionMs: -1, retentionBytes: -1 };
+      const response = await fetch(`${url}/v1/topics`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ name, ...config }),
+      });
+      await response.arrayBuffer();
+      if (response.status === 201) return;
+      if (response.status !== 404) throw new Error(`creating ${name}: ${response.status}`);
+      if (!registry) {
+        const db = openSqlite(join(broker.stateDir, "registry.sqlite"));
+        registry = new TopicStore(db, Date.now);
+        close = () => db.close();
+      }
+      const made = registry.create(name, { ...config, maxRecordBytes: 1_000_000 }, null);
+      if (made.status !== "created") throw new Error(`creating ${name}: ${made.status}`);
+    },
+    async usage(topic) {
+      const response = await fetch(`${url}/v1/topics/${topic}`);
+      if (response.status !== 200) {
+        await response.arrayBuffer();
+        return null;
+      }
+      const body = (await response.json()) as { partitions: PartitionUsage[] };
+      return body.partitions;
+    },
+    async stop() {
+      close();
+      await broker.dispose();
+    },
   };
 }
 

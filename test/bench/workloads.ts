@@ -98,18 +98,32 @@ export interface W2Result {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** p99 of records sent after the first second (the subscribers' warm-up). */
+  p99SteadyMs: number;
   lost: number;
   duplicates: number;
   mismatched: number;
+  /** The subscriber processes' worst event-loop delay and garbage-collection pause, ms. */
+  clientLoopDelayMaxMs: number;
+  clientGcMaxMs: number;
+  /** Each subscriber process's longest event-loop stalls: [ms after the start, ms late]. */
+  clientStalls: Array<Array<[number, number]>>;
   cost: CostInputs | null;
 }
 
-/** With `sdk`, the subscribers go through @kaiten/client, all of them in one process. */
-export async function w2(target: Target, c: BenchConfig, sdk = false): Promise<W2Result> {
+/**
+ * With `sdk`, the subscribers go through @kaiten/client, all of them in one process; with
+ * `processes`, the lean client's are spread over that many (default BENCH_W2_PROCESSES).
+ */
+export async function w2(
+  target: Target,
+  c: BenchConfig,
+  sdk = false,
+  processes = sdk ? 1 : c.w2.processes,
+): Promise<W2Result> {
   const topic = topicName("w2");
   await target.createTopic(topic, 1);
   const records = Math.round((c.w2.rate * c.w2.durationMs) / 1000 / c.w2.batch) * c.w2.batch;
-  const processes = sdk ? 1 : c.w2.processes;
   const per = Math.ceil(c.w2.subscribers / processes);
   const subscribers: Task[] = Array.from({ length: processes }, (_, i) => ({
     role: "subscribe",
@@ -140,7 +154,11 @@ export async function w2(target: Target, c: BenchConfig, sdk = false): Promise<W
   const subs = results as SubscribeResult[];
   const after = await usageOf(target, topic);
   const histogram = new Histogram();
-  for (const s of subs) histogram.merge(s.histogram);
+  const steady = new Histogram();
+  for (const s of subs) {
+    histogram.merge(s.histogram);
+    if (s.steadyHistogram) steady.merge(s.steadyHistogram);
+  }
   const deliveries = subs.reduce((n, s) => n + s.records, 0);
   const expected = records * c.w2.subscribers;
   const lastAt = Math.max(...subs.map((s) => s.lastAt));
@@ -153,9 +171,13 @@ export async function w2(target: Target, c: BenchConfig, sdk = false): Promise<W
     p50Ms: histogram.quantile(0.5),
     p99Ms: histogram.quantile(0.99),
     maxMs: histogram.maxMs,
+    p99SteadyMs: steady.quantile(0.99),
     lost: expected - deliveries,
     duplicates: subs.reduce((n, s) => n + s.duplicates, 0),
     mismatched: subs.reduce((n, s) => n + s.mismatched, 0),
+    clientLoopDelayMaxMs: Math.max(...subs.map((s) => s.loopDelayMs?.max ?? 0)),
+    clientGcMaxMs: Math.max(...subs.map((s) => s.gcMs?.max ?? 0)),
+    clientStalls: subs.map((s) => s.stalls ?? []),
     cost:
       before && after && !sdk
         ? {
@@ -230,6 +252,10 @@ export async function w3(target: Target, c: BenchConfig, sdk = false): Promise<W
 export const w1sdk = (t: Target, c: BenchConfig) => w1(t, c, true);
 export const w2sdk = (t: Target, c: BenchConfig) => w2(t, c, true);
 export const w3sdk = (t: Target, c: BenchConfig) => w3(t, c, true);
+/** W2 through the lean client with all 200 subscribers in one process: the SDK's W2 shape. */
+export const w2one = (t: Target, c: BenchConfig) => w2(t, c, false, 1);
+/** W2 through the SDK spread over BENCH_W2_PROCESSES processes, as the lean client's W2 (not by default). */
+export const w2sdkspread = (t: Target, c: BenchConfig) => w2(t, c, true, c.w2.processes);
 
 export async function w4(target: Target, c: BenchConfig): Promise<ResumeResult> {
   const topic = topicName("w4");

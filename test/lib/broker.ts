@@ -49,6 +49,11 @@ export interface BrokerOptions {
   host?: HostKind;
   /** Settings ([vars] on Cloudflare, environment variables on Node). Default: none */
   vars?: Record<string, string>;
+  /**
+   * Another checkout to run the broker from (its wrangler.toml, edge/ and node_modules), for
+   * a bench that compares two commits' brokers in one session. Default: this repository
+   */
+  root?: string;
 }
 
 /**
@@ -207,11 +212,14 @@ export class Broker {
     // Its own inspector port: wrangler's default, 9229, clashes between concurrent brokers.
     const inspectorPort = await freePort();
     const node = this.host === "node";
+    const root = this.options.root;
+    const nodeHost = root ? join(root, "edge/dist-node/kaiten.mjs") : NODE_HOST;
+    const wrangler = root ? join(root, "node_modules/.bin/wrangler") : WRANGLER;
     const [command, args] = node
-      ? [process.execPath, [NODE_HOST, "--port", String(this.port), "--data", this.stateDir]]
-      : [WRANGLER, this.wranglerArgs(inspectorPort)];
+      ? [process.execPath, [nodeHost, "--port", String(this.port), "--data", this.stateDir]]
+      : [wrangler, this.wranglerArgs(inspectorPort)];
     const child = spawn(command, args, {
-      cwd: ROOT,
+      cwd: root ?? ROOT,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
       env: {
