@@ -112,9 +112,10 @@ export function httpSocket(fetchFn: typeof fetch): WebSocketClass {
     }
 
     /**
-     * Opens as a WebSocket to the partition would: a refusal is a close with 4000 + its code
-     * (§9), which the link reads as it reads the broker's. `GET /v1/topics/{t}` needs the same
-     * rights as the socket (produce or subscribe, §15.3).
+     * Opens as a WebSocket to the partition would, with the same refusals as a close with
+     * 4000 + their code (§9), which the link reads as it reads the broker's: the topic and
+     * partition must exist (`GET /v1/topics/{t}`), and the token must hold produce or
+     * subscribe on the topic (§15.3; `GET /v1/auth` says which rights it holds).
      */
     async #open(): Promise<void> {
       const [res, body] = await this.#call(this.#topicUrl);
@@ -122,6 +123,18 @@ export function httpSocket(fetchFn: typeof fetch): WebSocketClass {
       if (!res.ok) return this.#refuse(body);
       if (this.#partition >= num(body, "partitionCount"))
         return this.#refuse({ code: "INVALID_PARTITION", message: "no such partition" });
+      const [auth, who] = await this.#call(new URL("/v1/auth", this.#topicUrl).href);
+      if (this.#closed) return;
+      if (!auth.ok) return this.#refuse(who);
+      const topic = decodeURIComponent(/[^/]+$/.exec(this.#topicUrl)?.[0] ?? "");
+      const rights = String(get(who, "scope") ?? "").split(" ");
+      const holds = (right: string) =>
+        rights.some((r) => r.startsWith(`${right}:`) && matches(r.slice(right.length + 1), topic));
+      if (get(who, "admin") !== true && !holds("produce") && !holds("subscribe"))
+        return this.#refuse({
+          code: "FORBIDDEN",
+          message: `the token has no produce or subscribe right on "${topic}"`,
+        });
       this.onopen?.({});
     }
 
@@ -488,6 +501,28 @@ export function httpSocket(fetchFn: typeof fetch): WebSocketClass {
       };
     }
   };
+}
+
+/** A right's pattern (§15.2): `*` is any run of characters, anything else itself; one backtrack point, never exponential. */
+function matches(pattern: string, name: string): boolean {
+  let p = 0;
+  let n = 0;
+  let star = -1;
+  let mark = 0;
+  while (n < name.length) {
+    if (pattern[p] === "*") {
+      star = p++;
+      mark = n;
+    } else if (p < pattern.length && pattern[p] === name[n]) {
+      p++;
+      n++;
+    } else if (star >= 0) {
+      p = star + 1;
+      n = ++mark;
+    } else return false;
+  }
+  while (pattern[p] === "*") p++;
+  return p === pattern.length;
 }
 
 function same(a: Uint8Array, b: Uint8Array): boolean {
