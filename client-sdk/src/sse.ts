@@ -25,6 +25,7 @@ import {
   type ProduceFrame,
   type ServerFrame,
   StartFrom,
+  SUBPROTOCOL,
   type SubscribeFrame,
   toBase64,
   ValueFormat,
@@ -532,14 +533,20 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
 /** What `use` reads and changes: the options every link of a client shares (link.ts), and the client's own. */
 type Shared = LinkOptions & Partial<Pick<ClientOptions, "url" | "fetch" | "transport">>;
 
+/** How long a probe WebSocket may take to open before it counts as failed. */
+const PROBE_MS = 10_000;
+
 /**
  * Decides when a client's sockets use this transport (README "Transports", PROTOCOL.md
  * §17.6). With `transport: "sse"`, or no WebSocket class: now. Else ("auto", loaded after a
  * socket closed before opening): once two sockets in a row closed before opening (that one
- * counts) and the broker then answers plain HTTP (`GET /v1`): WebSockets are blocked on the
- * way, by a proxy that breaks upgrades. When HTTP fails too, the network or the broker is
- * down: WebSockets go on, and two more failures check again. Once switched, the client stays
- * on HTTP for its life, and the links waiting to reconnect retry at once.
+ * counts), it checks, as Ably checks WebSocket connectivity before it falls back: one more
+ * WebSocket to the same partition, and `GET /v1`. WebSockets are blocked on the way (a proxy
+ * that breaks upgrades) when the probe closes before opening (or has not opened in 10 s)
+ * while plain HTTP reaches the broker: then the client moves to HTTP, for its life, and the
+ * links waiting to reconnect retry at once. HTTP failing too means the network or the broker
+ * is down; a probe that opens means the failures were the network's. Either way WebSockets
+ * go on, and two more failures check again.
  */
 export function use(o: Shared): void {
   const fetchFn = o.fetch ?? fetch;
@@ -565,13 +572,51 @@ export function use(o: Shared): void {
     else waiting.add(link);
     if (fails < 2 || checking) return;
     checking = true;
-    fetchFn(new URL("v1", `${o.url?.replace(/\/?$/, "/")}`))
+    const http = fetchFn(new URL("v1", `${o.url?.replace(/\/?$/, "/")}`))
       .then((res) => res.ok)
-      .catch(() => false)
-      .then((blocked) => {
-        checking = false;
-        fails = 0;
-        if (blocked && !switched) switchOver();
-      });
+      .catch(() => false);
+    Promise.all([http, upgradeFails(o, link.url)]).then(([answered, failed]) => {
+      checking = false;
+      // A socket that opened meanwhile (fails went back to 0) says WebSockets work.
+      if (answered && failed && fails >= 2 && !switched) switchOver();
+      fails = 0;
+    });
   };
+}
+
+/** Whether one more WebSocket to `url` closes before it opens, or has not opened in PROBE_MS. */
+async function upgradeFails(o: Shared, url: string): Promise<boolean> {
+  let token: string | undefined;
+  try {
+    token = await o.tokens?.get();
+  } catch {
+    // No token, no socket on either transport: not a question of transports.
+    return false;
+  }
+  return new Promise((resolve) => {
+    let ws: WebSocketLike;
+    try {
+      ws = new o.WebSocket(token ? `${url}?token=${encodeURIComponent(token)}` : url, SUBPROTOCOL, {
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+        perMessageDeflate: false,
+      }) as WebSocketLike;
+    } catch {
+      return resolve(true);
+    }
+    const done = (failed: boolean) => {
+      clearTimeout(timer);
+      ws.onopen = ws.onclose = null;
+      try {
+        ws.close(1000);
+      } catch {
+        // Already closed.
+      }
+      resolve(failed);
+    };
+    const timer = setTimeout(() => done(true), PROBE_MS);
+    ws.onopen = () => done(false);
+    ws.onclose = () => done(true);
+    // `ws` on Node throws an 'error' nobody listens to when a connecting socket is closed.
+    ws.onerror = () => {};
+  });
 }

@@ -302,6 +302,24 @@ describe('transport: "auto"', () => {
     expect(again.seen.sse).toBe(0);
   });
 
+  it("stays on WebSocket when two handshakes failed but the next one opens (the check's probe)", async () => {
+    const topic = topicName("auto-flaky");
+    await broker().createTopic(topic);
+    const p = await proxy();
+    p.refuseNext = 2;
+    const c = client(p.url, fast);
+    const sub = c.subscribe<number>(topic, { from: "earliest" });
+    await sub.ready();
+    await c.produce(topic, [{ value: 5 }]);
+    expect((await take(sub, 1))[0]?.value).toBe(5);
+    // The two refusals made the client check: GET /v1 answered, but the probe socket opened.
+    await until(() => p.seen.upgrades >= 4, 10_000, "the probe");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(p.refused).toBe(2);
+    expect(p.seen.sse).toBe(0);
+    expect(p.seen.posts).toBe(0);
+  });
+
   it('never leaves WebSocket with transport: "websocket"', async () => {
     const topic = topicName("ws-only");
     await broker().createTopic(topic);

@@ -22,6 +22,8 @@ export class ChaosProxy {
   connections = 0;
   /** Refuses WebSocket upgrades (403, then closed) while true, as proxies that break them do. */
   refuseUpgrades = false;
+  /** Refuses this many more upgrades, whatever `refuseUpgrades` says (a network that fails some handshakes). */
+  refuseNext = 0;
   /** WebSocket upgrades refused. */
   refused = 0;
   /** Requests seen, by kind: upgrades, SSE reads (`live=sse`), produce POSTs. */
@@ -53,7 +55,8 @@ export class ChaosProxy {
         if (/^(GET|POST) /.test(head)) {
           if (/\r\nupgrade: *websocket/i.test(head)) {
             proxy.seen.upgrades++;
-            if (proxy.refuseUpgrades) {
+            if (proxy.refuseUpgrades || proxy.refuseNext > 0) {
+              proxy.refuseNext--;
               proxy.refused++;
               client.end(
                 "HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
