@@ -287,6 +287,9 @@ export function httpSocket(fetchFn: typeof fetch): WebSocketClass {
             : { type: FrameType.Error, requestId, ...errorOf(json) };
         }
         this.#queue.shift();
+        // After a refusal the batcher sends the later batches again itself, in order, with new
+        // request ids (batcher.ts): sending them now could store them before the refused one.
+        if (answer.type === FrameType.Error) this.#queue = [];
         this.#deliver(answer);
       }
       this.#sending = false;

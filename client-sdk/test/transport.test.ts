@@ -210,6 +210,33 @@ describe("idempotent produce over HTTP", () => {
     ].map((r) => (r as { value: number }).value);
     expect(stored.sort((x, y) => x - y)).toEqual(Array.from({ length: 51 }, (_, i) => i - 1));
   });
+
+  it("sends nothing behind a refused batch: the batches after it go again in order, each stored once", async () => {
+    const topic = topicName("sse-refused-batch");
+    await broker().createTopic(topic);
+    // One record per batch, all in flight at once; the second cannot be sent over HTTP (a key that is not UTF-8).
+    const c = client(broker().url, { transport: "sse", batchBytes: 1 });
+    await c.produce(topic, [{ value: -1 }]);
+    const calls = [
+      c.produce(topic, [{ value: 0 }]),
+      c.produce(topic, [{ key: new Uint8Array([0xff, 0xfe]), value: 1, partition: 0 }]),
+      c.produce(topic, [{ value: 2 }]),
+      c.produce(topic, [{ value: 3 }]),
+    ];
+    const results = await Promise.allSettled(calls);
+    expect(results.map((r) => r.status)).toEqual([
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: "INVALID_REQUEST" });
+    const stored = (await broker().readAll(topic, 0)).map((r) => (r as { value: unknown }).value);
+    expect(stored).toEqual([-1, 0, 2, 3]);
+    expect(
+      results.flatMap((r) => (r.status === "fulfilled" ? r.value.map((a) => a.offset) : [])),
+    ).toEqual([1, 2, 3]);
+  });
 });
 
 describe('transport: "auto"', () => {
