@@ -40,6 +40,8 @@ export const MAX_PENDING = 8 * 1024 * 1024;
 export const MAX_QUEUED = 16;
 /** A stream with nothing at all (no event, no keep-alive) for this long is dead; keep-alives come at most 30 s apart (§17.2). */
 const SILENCE_MS = 45_000;
+/** A request (not a stream) unanswered for this long is lost: the socket drops and the link reconnects. */
+const REQUEST_MS = 30_000;
 
 type Json = Record<string, unknown>;
 /**
@@ -143,7 +145,13 @@ export function httpSocket(fetchFn: typeof fetch): WebSocketClass {
       if (this.#closed) return;
       // Keep-alive: the link's ping is answered here; a dead stream is found by its silence.
       if (typeof data === "string") {
-        if (data === PING) this.#later("pong");
+        // The link's keep-alive: a round trip to the broker (`GET /v1`), so a network that
+        // passes nothing is found within pongTimeoutMs, as on WebSocket.
+        if (data === PING)
+          this.#call(new URL("/v1", this.#topicUrl).href).then(
+            ([res]) => res.ok && this.#later("pong"),
+            () => {},
+          );
         return;
       }
       const f = decodeFrame(data);
@@ -179,16 +187,28 @@ export function httpSocket(fetchFn: typeof fetch): WebSocketClass {
       queueMicrotask(() => this.#closed || this.onmessage?.({ data }));
     }
 
-    /** A request with the current token; the answer's JSON (undefined when it has none). */
-    async #call(url: string, init: RequestInit = {}): Promise<[Response, unknown]> {
+    /**
+     * A request with the current token; the answer's JSON (undefined when it has none). It
+     * ends with the socket (or `stop`), and fails after REQUEST_MS.
+     */
+    async #call(
+      url: string,
+      init: RequestInit = {},
+      stop = this.#stop.signal,
+    ): Promise<[Response, unknown]> {
       const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
       if (this.#authorization) headers.authorization = this.#authorization;
-      const res = await fetchFn(url, {
-        ...init,
-        headers,
-        signal: init.signal ?? this.#stop.signal,
-      });
-      return [res, await res.json().catch(() => undefined)];
+      const ctl = new AbortController();
+      const abort = () => ctl.abort();
+      stop.addEventListener("abort", abort);
+      const timer = setTimeout(abort, REQUEST_MS);
+      try {
+        const res = await fetchFn(url, { ...init, headers, signal: ctl.signal });
+        return [res, await res.json().catch(() => undefined)];
+      } finally {
+        clearTimeout(timer);
+        stop.removeEventListener("abort", abort);
+      }
     }
 
     /** The network failed or the answer was not the broker's: the socket is lost, the link reconnects. */
@@ -339,7 +359,7 @@ export function httpSocket(fetchFn: typeof fetch): WebSocketClass {
             ? `&timestamp=${f.position}`
             : "";
       const url = `${this.#partitionUrl}/records?limit=1${from}${f.epoch ? `&epoch=${f.epoch}` : ""}`;
-      const [res, page] = await this.#call(url, { signal: s.stop.signal });
+      const [res, page] = await this.#call(url, {}, s.stop.signal);
       if (s !== this.#sub || this.#failed(res, page)) return;
       if (!res.ok) return this.#refused(s, page);
       let epoch = num(page, "epoch");

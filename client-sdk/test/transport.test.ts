@@ -182,6 +182,44 @@ describe('transport: "sse"', () => {
   });
 });
 
+describe("a dead network under SSE", () => {
+  it("finds a network that passes nothing by the keep-alive round trip, reconnects, and resumes", async () => {
+    const topic = topicName("sse-blackhole");
+    await broker().createTopic(topic);
+    const chaos = await proxy();
+    const c = client(chaos.url, {
+      transport: "sse",
+      ...fast,
+      pingIntervalMs: 300,
+      pongTimeoutMs: 300,
+    });
+    const statuses: Status[] = [];
+    c.on("status", (s) => statuses.push(s));
+    const got: number[] = [];
+    const sub = c.subscribe<number>(topic, { from: "earliest" }, (r) => {
+      got.push(r.value);
+    });
+    await sub.ready();
+    const producer = client(broker().url);
+    await producer.produce(topic, [{ value: 0 }]);
+    await until(() => got.length === 1);
+    // Pings are answered with a request to the broker: none passes now.
+    chaos.blackhole = true;
+    await until(
+      () => statuses.some((s) => s.state === "reconnecting" && s.error?.message === "no pong"),
+      5_000,
+      "the dead network found",
+    );
+    await producer.produce(topic, [{ value: 1 }, { value: 2 }]);
+    chaos.blackhole = false;
+    chaos.cutAll();
+    await until(() => got.length === 3, 10_000);
+    expect(got).toEqual([0, 1, 2]);
+    expect(c.status.state).toBe("open");
+    expect(chaos.seen.upgrades).toBe(0);
+  });
+});
+
 describe("idempotent produce over HTTP", () => {
   it("stores a request once when its answer was cut and the batch was sent again", async () => {
     const topic = topicName("sse-idem");
