@@ -5,7 +5,7 @@
  * switch.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { Ack, Rec, Status } from "../src/index.ts";
+import { type Ack, createClient, type Rec, type Status } from "../src/index.ts";
 import { ChaosProxy } from "./support/chaos-proxy.ts";
 import { client, take, topicName, until, useBroker } from "./support/setup.ts";
 
@@ -383,6 +383,24 @@ describe('transport: "auto"', () => {
     expect(p.refused).toBe(2);
     expect(p.seen.sse).toBe(0);
     expect(p.seen.posts).toBe(0);
+  });
+
+  it("uses HTTP on Node 20 when no WebSocket class is given (there is no global one)", async () => {
+    const topic = topicName("auto-no-class");
+    await broker().createTopic(topic);
+    expect(globalThis.WebSocket).toBeUndefined();
+    const p = await proxy();
+    const c = createClient({ url: p.url });
+    try {
+      const sub = c.subscribe<number>(topic, { from: "earliest" });
+      await sub.ready();
+      expect(await c.produce(topic, [{ value: 4 }])).toEqual([{ partition: 0, offset: 0 }]);
+      expect((await take(sub, 1))[0]?.value).toBe(4);
+      expect(p.seen.upgrades).toBe(0);
+      expect(p.seen.sse).toBeGreaterThanOrEqual(1);
+    } finally {
+      await c.close();
+    }
   });
 
   it('never leaves WebSocket with transport: "websocket"', async () => {
