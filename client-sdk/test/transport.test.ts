@@ -5,6 +5,7 @@
  * switch.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { joinGroup } from "../src/group.ts";
 import { type Ack, createClient, type Rec, type Status } from "../src/index.ts";
 import { ChaosProxy } from "./support/chaos-proxy.ts";
 import { client, take, topicName, until, useBroker } from "./support/setup.ts";
@@ -179,6 +180,50 @@ describe('transport: "sse"', () => {
     const error = await sub.closed;
     expect(error).toBeDefined();
     expect((error as unknown as { code: string }).code).toMatch(/UNKNOWN_TOPIC|TOPIC_DELETED/);
+  });
+});
+
+describe("consumer groups over SSE", () => {
+  it("shares partitions between two members reading over SSE, every record once across a clean leave", async () => {
+    const topic = topicName("sse-group");
+    await broker().createTopic(topic, { partitions: 2 });
+    const producer = client(broker().url);
+    const produce = (from: number, n: number) =>
+      producer.produce(
+        topic,
+        Array.from({ length: n }, (_, i) => ({ key: `k${from + i}`, value: from + i })),
+      );
+    await produce(0, 50);
+    const seen: Array<[string, number]> = [];
+    const options = {
+      group: `${topic}-g`,
+      topic,
+      from: "earliest" as const,
+      commitIntervalMs: 200,
+    };
+    const a = joinGroup<number>(client(broker().url, { transport: "sse" }), options, (r) => {
+      seen.push(["a", r.value]);
+    });
+    await until(() => seen.length === 50, 20_000, "a reads all 50");
+    const b = joinGroup<number>(client(broker().url, { transport: "sse" }), options, (r) => {
+      seen.push(["b", r.value]);
+    });
+    await until(
+      () => a.assignment().length === 1 && b.assignment().length === 1,
+      20_000,
+      "1 and 1",
+    );
+    await produce(50, 50);
+    await until(() => seen.length === 100, 20_000, "all 100");
+    expect(seen.some(([who]) => who === "b")).toBe(true);
+    await a.close();
+    await until(() => b.assignment().length === 2, 20_000, "b takes both");
+    await produce(100, 20);
+    await until(() => seen.length === 120, 20_000, "all 120");
+    expect(seen.map(([, v]) => v).sort((x, y) => x - y)).toEqual(
+      Array.from({ length: 120 }, (_, i) => i),
+    );
+    await b.close();
   });
 });
 
