@@ -93,6 +93,8 @@ export function httpSocket(fetchFn: typeof fetch): WebSocketClass {
     /** `…/v1/topics/{t}/partitions/{p}`. */
     readonly #partitionUrl: string;
     readonly #topicUrl: string;
+    /** The broker's `…/v1/` (under whatever path the client's url has). */
+    readonly #v1: string;
     readonly #partition: number;
     #authorization: string | undefined;
     readonly #stop = new AbortController();
@@ -108,6 +110,7 @@ export function httpSocket(fetchFn: typeof fetch): WebSocketClass {
       u.search = "";
       this.#partitionUrl = u.href.replace(/\/ws$/, "");
       this.#topicUrl = this.#partitionUrl.replace(/\/partitions\/\d+$/, "");
+      this.#v1 = this.#topicUrl.replace(/topics\/[^/]+$/, "");
       this.#partition = Number(/\d+$/.exec(this.#partitionUrl)?.[0]);
       // The token travels as a header, never in the URL (§15.3).
       this.#authorization = o?.headers.authorization;
@@ -126,7 +129,7 @@ export function httpSocket(fetchFn: typeof fetch): WebSocketClass {
       if (!res.ok) return this.#refuse(body);
       if (this.#partition >= num(body, "partitionCount"))
         return this.#refuse({ code: "INVALID_PARTITION", message: "no such partition" });
-      const [auth, who] = await this.#call(new URL("/v1/auth", this.#topicUrl).href);
+      const [auth, who] = await this.#call(`${this.#v1}auth`);
       if (this.#closed) return;
       if (!auth.ok) return this.#refuse(who);
       const topic = decodeURIComponent(/[^/]+$/.exec(this.#topicUrl)?.[0] ?? "");
@@ -143,12 +146,11 @@ export function httpSocket(fetchFn: typeof fetch): WebSocketClass {
 
     send(data: string | Uint8Array): void {
       if (this.#closed) return;
-      // Keep-alive: the link's ping is answered here; a dead stream is found by its silence.
       if (typeof data === "string") {
         // The link's keep-alive: a round trip to the broker (`GET /v1`), so a network that
         // passes nothing is found within pongTimeoutMs, as on WebSocket.
         if (data === PING)
-          this.#call(new URL("/v1", this.#topicUrl).href).then(
+          this.#call(this.#v1.slice(0, -1)).then(
             ([res]) => res.ok && this.#later("pong"),
             () => {},
           );
