@@ -6,7 +6,14 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { joinGroup } from "../src/group.ts";
-import { type Ack, createClient, type Rec, type Status } from "../src/index.ts";
+import {
+  type Ack,
+  createClient,
+  type Gap,
+  type Rec,
+  type Reset,
+  type Status,
+} from "../src/index.ts";
 import { ChaosProxy } from "./support/chaos-proxy.ts";
 import { client, take, topicName, until, useBroker } from "./support/setup.ts";
 
@@ -180,6 +187,62 @@ describe('transport: "sse"', () => {
     const error = await sub.closed;
     expect(error).toBeDefined();
     expect((error as unknown as { code: string }).code).toMatch(/UNKNOWN_TOPIC|TOPIC_DELETED/);
+  });
+});
+
+describe("gaps and resets over SSE", () => {
+  it("emits a gap with the offsets retention removed, then continues from the earliest", async () => {
+    const topic = topicName("sse-gap");
+    await broker().createTopic(topic, { retentionBytes: 1 });
+    const producer = client(broker().url);
+    await producer.produce(
+      topic,
+      [0, 1, 2, 3, 4].map((value) => ({ value })),
+    );
+    await producer.produce(
+      topic,
+      [5, 6, 7, 8, 9].map((value) => ({ value })),
+    );
+    const info = await broker().api<{ partitions: Array<{ earliestOffset: number }> }>(
+      `/v1/topics/${topic}`,
+    );
+    const earliest = info.partitions[0]?.earliestOffset as number;
+    expect(earliest).toBeGreaterThan(0);
+    const sub = client(broker().url, { transport: "sse" }).subscribe<number>(topic, {
+      from: { offsets: { 0: 0 } },
+    });
+    const gaps: Gap[] = [];
+    sub.on("gap", (g) => gaps.push(g));
+    await sub.ready();
+    await producer.produce(topic, [{ value: 99 }]);
+    const [rec] = await take(sub, 1);
+    expect(gaps).toEqual([{ partition: 0, from: 0, to: earliest }]);
+    expect(rec?.offset).toBeGreaterThanOrEqual(earliest);
+  });
+
+  it("emits a reset when the topic was recreated, and reads the new log from the start", async () => {
+    const topic = topicName("sse-reset");
+    const c = client(broker().url, { transport: "sse" });
+    await c.produce(
+      topic,
+      [0, 1, 2].map((value) => ({ value })),
+    );
+    const first = c.subscribe<number>(topic, { from: "earliest" });
+    await take(first, 3);
+    const saved = first.positions();
+    await first.close();
+    await broker().api(`/v1/topics/${topic}`, { method: "DELETE" });
+    await client(broker().url).produce(topic, [{ value: 42 }]);
+    const sub = client(broker().url, { transport: "sse" }).subscribe<number>(topic, {
+      from: { positions: saved },
+    });
+    const resets: Reset[] = [];
+    sub.on("reset", (r) => resets.push(r));
+    const [rec] = await take(sub, 1);
+    expect(rec).toMatchObject({ offset: 0, value: 42 });
+    expect(resets).toHaveLength(1);
+    expect(resets[0]?.previousEpoch).toBe(saved[0]?.epoch);
+    expect(resets[0]?.epoch).not.toBe(saved[0]?.epoch);
   });
 });
 
