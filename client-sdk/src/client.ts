@@ -45,8 +45,8 @@ export interface ClientOptions
    * "websocket"; "sse": Server-Sent Events reads and HTTP produce (PROTOCOL.md §17.6), with
    * the same positions, sequences, errors and tokens; "auto": WebSockets, and the HTTP
    * transport for the rest of the client's life when there is no WebSocket class, or once two
-   * sockets in a row closed before opening while the broker answered plain HTTP (a proxy
-   * that breaks upgrades). Default: "auto"
+   * sockets in a row closed before opening and then a probe socket failed too while the
+   * broker answered plain HTTP (a proxy that breaks upgrades; README "Transports"). Default: "auto"
    */
   transport?: "auto" | "websocket" | "sse";
 }
