@@ -41,6 +41,7 @@ const INTERNAL_PROPS = new RegExp(
     "users|isOpen|opened|dropped|frame|took|reader|record|sealed|settled|dead|failAll|idle",
     "acks|left|subscribed|fail|forget|release|link|wake|connect|nextRequestId|backoff|topicInfo",
     "stop|seal|gap|reset|turn|index|type|format|batch|duplicate|finish|http|tokens|renews|due",
+    "lost",
     // the SDK's receive path (records.ts) and batches in flight (batcher.ts)
     "records|spent|attrs|keyAt|keyLength|valueAt|valueLength|headersAt|moved|calls|indexes|added",
   ].join("|")})$`,
@@ -58,11 +59,31 @@ const common = {
   legalComments: "none",
   logLevel: "warning",
 };
-await build({
+/**
+ * The HTTP transport (src/sse.ts) is a file of its own, loaded by the main entry's dynamic
+ * `import("./sse.ts")` only when a client uses it: that import stays an import of sse.js.
+ */
+const lazySse = {
+  name: "lazy-sse",
+  setup(b) {
+    b.onResolve({ filter: /^\.\/sse\.ts$/ }, () => ({ path: "./sse.js", external: true }));
+  },
+};
+const main = await build({
   ...common,
   entryPoints: [join(root, ENTRIES.index)],
   outfile: join(dist, "index.js"),
   mangleProps: INTERNAL_PROPS,
+  mangleCache: {},
+  plugins: [lazySse],
+});
+// The same renaming as the main entry (the cache it left), since both sides use the same objects.
+await build({
+  ...common,
+  entryPoints: [join(root, "src/sse.ts")],
+  outfile: join(dist, "sse.js"),
+  mangleProps: INTERNAL_PROPS,
+  mangleCache: main.mangleCache,
 });
 // The tracker builds JSON request bodies whose field names must stay as they are: no renaming there.
 await build({

@@ -9,7 +9,14 @@ const dist = fileURLToPath(new URL("../dist", import.meta.url));
 /** Bytes, minified and gzipped. */
 // index.js: 8.5 KiB since tokens (a function refreshed in-band before exp, renewed once after
 // a 401; PROTOCOL.md §15) added 0.5 KiB to an entry that had 0.1 KiB left.
-const BUDGETS = { "index.js": 8.5 * 1024, "track.js": 3 * 1024, "group.js": 3 * 1024 };
+// sse.js: the HTTP transport, loaded by index.js only when a client uses it (not counted
+// there); it bundles the protocol's whole frame codec, which the main entry avoids.
+const BUDGETS = {
+  "index.js": 8.5 * 1024,
+  "sse.js": 8 * 1024,
+  "track.js": 3 * 1024,
+  "group.js": 3 * 1024,
+};
 
 let over = false;
 for (const [file, budget] of Object.entries(BUDGETS)) {

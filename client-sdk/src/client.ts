@@ -21,7 +21,7 @@ import { type RecordCallback, type SubscribeOptions, Subscription } from "./subs
 
 export interface ClientOptions
   extends Partial<ProducerOptions>,
-    Partial<Omit<LinkOptions, "WebSocket" | "tokens">> {
+    Partial<Omit<LinkOptions, "WebSocket" | "tokens" | "lost">> {
   /** The broker's HTTP address, such as "https://kaiten.example.com" or "http://127.0.0.1:8787". */
   url: string;
   /**
@@ -41,6 +41,14 @@ export interface ClientOptions
   serde?: Serde;
   /** Set to false for a producer without sequences (a retry may then store a batch twice). Default: true */
   idempotent?: boolean;
+  /**
+   * "websocket"; "sse": Server-Sent Events reads and HTTP produce (PROTOCOL.md §17.6), with
+   * the same positions, sequences, errors and tokens; "auto": WebSockets, and the HTTP
+   * transport for the rest of the client's life when there is no WebSocket class, or once two
+   * sockets in a row closed before opening and then a probe socket failed too while the
+   * broker answered plain HTTP (a proxy that breaks upgrades; README "Transports"). Default: "auto"
+   */
+  transport?: "auto" | "websocket" | "sse";
 }
 
 export interface ClientEvents {
@@ -67,6 +75,8 @@ export class Client extends Emitter<ClientEvents> {
   readonly serde: Serde;
   #requestId = 0;
   #closed = false;
+  /** Set once the HTTP transport is being loaded (sse.ts). */
+  #http: Promise<unknown> | undefined;
   /** Online or offline, visible, restored from the back-forward cache, resumed: retry and check sockets now. */
   readonly #wake = () => {
     if (globalThis.document?.visibilityState !== "hidden") for (const l of this.#all()) l.wake();
@@ -78,6 +88,12 @@ export class Client extends Emitter<ClientEvents> {
     this.closed = this.#end.promise;
     this.serde = o.serde ?? jsonSerde;
     this.#tokens = tokens(o.token);
+    const t = o.transport;
+    // "auto": a socket closed before opening. sse.ts, loaded then, decides when sockets use HTTP.
+    const lost = (link?: Link) => {
+      if (!(t === "websocket" || link?.isOpen))
+        this.#http ??= import("./sse.ts").then((m) => m.use(this.#link));
+    };
     this.#link = {
       WebSocket: globalThis.WebSocket as WebSocketClass,
       pingIntervalMs: 15_000,
@@ -87,7 +103,9 @@ export class Client extends Emitter<ClientEvents> {
       random: Math.random,
       ...o,
       tokens: this.#tokens,
+      lost,
     };
+    if (t === "sse" || !this.#link.WebSocket) lost();
     this.#producer = new Producer(this, {
       lingerMs: 5,
       batchBytes: 262_144,
@@ -192,6 +210,8 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   async #fetchTopic(name: string): Promise<TopicInfo> {
+    // Every link is made after its topic's lookup: with the HTTP transport loading, after it.
+    await this.#http;
     const url = this.#url(`${encodeURIComponent(name)}?create=true`);
     let refused: string | undefined;
     let renewed = false;

@@ -41,6 +41,8 @@ export interface LinkOptions {
   maxDelayMs: number;
   /** Random number in [0, 1) for jitter. Default: Math.random */
   random: () => number;
+  /** @internal Told of each socket's close, before the link forgets whether it had opened (the client's "auto" transport counts those that had not). */
+  lost: (link: Link) => unknown;
 }
 
 export interface LinkUser {
@@ -119,7 +121,10 @@ export class Link {
     ws.onmessage = (e) => this.#message(e.data);
     // A refusal is an ERROR frame with request id 0 and then close code 4000 + its code (§9):
     // the close code alone says what the refusal was.
-    ws.onclose = (e) => this.#down(closeError(e.code, e.reason));
+    ws.onclose = (e) => {
+      this.#o.lost(this);
+      this.#down(closeError(e.code, e.reason));
+    };
     // An error event is always followed by a close event, which does the work.
     ws.onerror = noop;
   }

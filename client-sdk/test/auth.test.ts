@@ -30,6 +30,7 @@ function setup(source: () => string | Promise<string>) {
       maxDelayMs: 15_000,
       random: () => 0.5,
       tokens: tokens(source),
+      lost: () => {},
     },
     () => {},
   );

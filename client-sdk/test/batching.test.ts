@@ -24,6 +24,7 @@ function setup(o: Partial<ProducerOptions> = {}, partitionCount = 1) {
             minDelayMs: 100,
             maxDelayMs: 1_000,
             random: () => 0.5,
+            lost: () => {},
           },
           () => {},
         );

@@ -11,6 +11,7 @@ const options = (random = () => 0.5): LinkOptions => ({
   minDelayMs: 500,
   maxDelayMs: 15_000,
   random,
+  lost: () => {},
 });
 
 function setup(random?: () => number) {

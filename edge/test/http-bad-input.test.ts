@@ -104,6 +104,16 @@ const CASES: Case[] = [
   { what: "both offset and timestamp", ...read("offset=0&timestamp=0"), code: "INVALID_REQUEST" },
   { what: "a body that is not JSON", ...produce("{records: nope"), code: "INVALID_REQUEST" },
   { what: "a JSON body that is an array", ...produce([{ value: 1 }]), code: "INVALID_REQUEST" },
+  {
+    what: "a partition the topic does not have",
+    ...produce({ partition: 1, records: [{ value: 1 }] }),
+    code: "INVALID_REQUEST",
+  },
+  {
+    what: "a partition that is not an integer",
+    ...produce({ partition: "0", records: [{ value: 1 }] }),
+    code: "INVALID_REQUEST",
+  },
   { what: "no records", ...produce({}), code: "INVALID_REQUEST" },
   { what: "an empty records array", ...produce({ records: [] }), code: "INVALID_REQUEST" },
   { what: "a record that is not an object", ...produce({ records: [1] }), code: "INVALID_REQUEST" },

@@ -214,6 +214,24 @@ describe("idempotent producer over HTTP (§6 rule 5, §11.2)", () => {
     expect(total).toBe(9);
   });
 
+  it("puts every record of a request with `partition` there, keyed or not, and a retry too", async () => {
+    const topic = uniqueTopic("http-partition");
+    await createTopic(topic, { partitions: 4 });
+    const records = [{ value: "x" }, { key: "k1", value: "y" }, { key: "k2", value: "z" }];
+    const body = { producerId: "h5", sequence: 0, partition: 2, records };
+    const first = await post(topic, body);
+    expect(first.status).toBe(200);
+    expect(first.body.offsets).toEqual([0, 1, 2].map((offset) => ({ partition: 2, offset })));
+    expect((await post(topic, body)).body.offsets).toEqual(first.body.offsets);
+    // The next sequence over WebSocket would be 1: a batch per partition keeps them strict.
+    const next = await post(topic, { ...body, sequence: 1, records: [{ value: "w" }] });
+    expect(next.body.offsets).toEqual([{ partition: 2, offset: 3 }]);
+    const info = await http("GET", `/v1/topics/${topic}`);
+    expect(info.body.partitions.map((p: { highWatermark: number }) => p.highWatermark)).toEqual([
+      0, 0, 4, 0,
+    ]);
+  });
+
   it("accepts the same JSON sent as text/plain, as navigator.sendBeacon sends it", async () => {
     const topic = uniqueTopic("http-beacon");
     const body = { producerId: "h3", sequence: 0, records: [{ value: "beacon" }] };

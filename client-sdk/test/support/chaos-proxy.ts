@@ -10,6 +10,8 @@ export interface ChaosOptions {
   maxLifeMs?: number;
   /** Random number in [0, 1). Default: Math.random */
   random?: () => number;
+  /** Listen on this port (a proxy started again where an earlier one was). Default: any free port */
+  port?: number;
 }
 
 export class ChaosProxy {
@@ -18,6 +20,18 @@ export class ChaosProxy {
   #blackhole = false;
   cuts = 0;
   connections = 0;
+  /** Refuses WebSocket upgrades (403, then closed) while true, as proxies that break them do. */
+  refuseUpgrades = false;
+  /** Refuses this many more upgrades, whatever `refuseUpgrades` says (a network that fails some handshakes). */
+  refuseNext = 0;
+  /** WebSocket upgrades refused. */
+  refused = 0;
+  /** Requests seen, by kind: upgrades, SSE reads (`live=sse`), produce POSTs. */
+  seen = { upgrades: 0, sse: 0, posts: 0 };
+  /** The next this many answers to a produce POST are cut before they reach the client (the broker stored the records). */
+  cutAnswers = 0;
+  /** Produce answers cut. */
+  answersCut = 0;
 
   private constructor(
     server: Server,
@@ -34,12 +48,41 @@ export class ChaosProxy {
       const pair: [Socket, Socket] = [client, upstream];
       proxy.#pairs.add(pair);
       proxy.connections++;
-      const forward = (from: Socket, to: Socket) =>
-        from.on("data", (d) => {
-          if (!proxy.#blackhole) to.write(d);
-        });
-      forward(client, upstream);
-      forward(upstream, client);
+      // A POST on this connection whose answer is still to come.
+      let posted = false;
+      client.on("data", (d: Buffer) => {
+        const head = d.subarray(0, 4096).toString("latin1");
+        if (/^(GET|POST) /.test(head)) {
+          if (/\r\nupgrade: *websocket/i.test(head)) {
+            proxy.seen.upgrades++;
+            if (proxy.refuseUpgrades || proxy.refuseNext > 0) {
+              proxy.refuseNext--;
+              proxy.refused++;
+              client.end(
+                "HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+              );
+              upstream.destroy();
+              return;
+            }
+          }
+          if (/^GET \S*live=sse/.test(head)) proxy.seen.sse++;
+          if (/^POST \S*\/records /.test(head)) {
+            proxy.seen.posts++;
+            posted = true;
+          }
+        }
+        if (!proxy.#blackhole) upstream.write(d);
+      });
+      upstream.on("data", (d: Buffer) => {
+        if (posted && proxy.cutAnswers > 0) {
+          proxy.cutAnswers--;
+          proxy.answersCut++;
+          end();
+          return;
+        }
+        posted = false;
+        if (!proxy.#blackhole) client.write(d);
+      });
       const end = () => {
         client.destroy();
         upstream.destroy();
@@ -55,7 +98,7 @@ export class ChaosProxy {
         client.on("close", () => clearTimeout(timer));
       }
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => server.listen(o.port ?? 0, "127.0.0.1", resolve));
     proxy = new ChaosProxy(server, (server.address() as { port: number }).port);
     return proxy;
   }

@@ -225,7 +225,12 @@ export async function produce(
   const topic = await lookupTopic(env, name, access.create);
   const now = Date.now();
   const records = body.records.map((r, i) => toWireRecord(r, i, now));
-  const groups = groupByPartition(records, topic.partitions, producer);
+  // `partition`: every record of the request goes there (the SDK's batches over HTTP, §11.2).
+  const to = optionalInt(body, "partition", 0, topic.partitions - 1, -1);
+  const groups =
+    to < 0
+      ? groupByPartition(records, topic.partitions, producer)
+      : new Map([[to, records.map((_, i) => i)]]);
   const offsets: Array<{ partition: number; offset: number }> = new Array(records.length);
   await Promise.all(
     [...groups].map(async ([partition, indexes]) => {
