@@ -273,9 +273,6 @@ export class Subscription<T = unknown>
     // The marks right behind a record go with it: the position passes records a key filter
     // left out, and the frame's credit goes back, before the consumer asks for more.
     if (item.records?.spent && this.#buffer[this.#head] === item) {
-      // Nothing holds the frame once its records are taken: a subscriber waiting for the next
-      // one must not keep it (with the socket's read buffer behind it) past a scavenge.
-      this.#current = undefined;
       this.#mark();
       for (
         let next = this.#buffer[this.#head];
