@@ -94,17 +94,24 @@ describe("through connections cut at random", () => {
     const chaos = await proxy(100);
     // Small batches, all produced at once: the partition keeps its five batches in flight.
     const c = client(chaos.url, { ...fast, batchBytes: 4_096 });
-    const total = 20_000;
-    const calls: Promise<Ack[]>[] = [];
-    for (let i = 0; i < total; i += 50) {
-      calls.push(
-        c.produce(
-          topic,
-          Array.from({ length: 50 }, (_, k) => ({ value: i + k })),
-        ),
-      );
+    // Rounds of 20,000 records until the proxy has cut at least four times (a fast machine
+    // finishes one round between two cuts); at most ten rounds.
+    const round = 20_000;
+    let total = 0;
+    const acks: Ack[] = [];
+    for (let r = 0; r < 10 && chaos.cuts <= 3; r++) {
+      const calls: Promise<Ack[]>[] = [];
+      for (let i = total; i < total + round; i += 50) {
+        calls.push(
+          c.produce(
+            topic,
+            Array.from({ length: 50 }, (_, k) => ({ value: i + k })),
+          ),
+        );
+      }
+      acks.push(...(await Promise.all(calls)).flat());
+      total += round;
     }
-    const acks = (await Promise.all(calls)).flat();
     expect(chaos.cuts).toBeGreaterThan(3);
     const stored = await broker().readAll(topic, 0);
     expect(stored.map((r) => r.value)).toEqual(Array.from({ length: total }, (_, i) => i));
