@@ -21,6 +21,7 @@ import {
   encodeFrame,
   FrameType,
   fromBase64,
+  matches,
   PING,
   type ProduceFrame,
   type ServerFrame,
@@ -527,28 +528,6 @@ export function httpSocket(fetchFn: typeof fetch): WebSocketClass {
       };
     }
   };
-}
-
-/** A right's pattern (§15.2): `*` is any run of characters, anything else itself; one backtrack point, never exponential. */
-function matches(pattern: string, name: string): boolean {
-  let p = 0;
-  let n = 0;
-  let star = -1;
-  let mark = 0;
-  while (n < name.length) {
-    if (pattern[p] === "*") {
-      star = p++;
-      mark = n;
-    } else if (p < pattern.length && pattern[p] === name[n]) {
-      p++;
-      n++;
-    } else if (star >= 0) {
-      p = star + 1;
-      n = ++mark;
-    } else return false;
-  }
-  while (pattern[p] === "*") p++;
-  return p === pattern.length;
 }
 
 function same(a: Uint8Array, b: Uint8Array): boolean {

@@ -5,3 +5,4 @@ export * from "./errors.ts";
 export * from "./frames.ts";
 export * from "./limits.ts";
 export { murmur2, partitionForKey } from "./partitioner.ts";
+export { matches } from "./patterns.ts";
