@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CommitWaiters } from "../src/cloudflare/commit-waiters.ts";
+import { CommitWaiters } from "../src/core/commit-waiters.ts";
 import {
   formatOffset,
   jsonMessages,
@@ -13,9 +13,14 @@ import {
   parseTtl,
 } from "../src/core/durable-stream.ts";
 
+const TIMERS = {
+  set: (fn: () => void, ms: number) => setTimeout(fn, ms),
+  clear: (h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
 describe("§17.5 commit waiters", () => {
   it("wakes a waiter once a commit passes its offset, and not before", async () => {
-    const w = new CommitWaiters(10);
+    const w = new CommitWaiters(TIMERS, 10);
     let outcome: string | null = null;
     const waiting = w.wait(5, 5, 30_000).then((o) => {
       outcome = o;
@@ -30,15 +35,15 @@ describe("§17.5 commit waiters", () => {
   });
 
   it("answers at once when the log already holds the offset", async () => {
-    expect(await new CommitWaiters(1).wait(3, 4, 30_000)).toBe("grew");
+    expect(await new CommitWaiters(TIMERS, 1).wait(3, 4, 30_000)).toBe("grew");
   });
 
   it("ends a wait after its time", async () => {
-    expect(await new CommitWaiters(1).wait(0, 0, 1)).toBe("timeout");
+    expect(await new CommitWaiters(TIMERS, 1).wait(0, 0, 1)).toBe("timeout");
   });
 
   it("refuses a waiter past the cap with THROTTLED instead of growing", () => {
-    const w = new CommitWaiters(2);
+    const w = new CommitWaiters(TIMERS, 2);
     w.wait(0, 0, 30_000);
     w.wait(0, 0, 30_000);
     expect(() => w.wait(0, 0, 30_000)).toThrow(expect.objectContaining({ code: "THROTTLED" }));

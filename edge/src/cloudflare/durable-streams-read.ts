@@ -12,10 +12,10 @@ import {
   parseOffset,
   type StreamPosition,
 } from "../core/durable-stream.ts";
+import type { StreamAnswer } from "../core/stream-store.ts";
 import { auth, type Env } from "./env.ts";
 import { liveWaitMs } from "./live.ts";
 import { answerOf, call, status, topicOf } from "./stream-access.ts";
-import type { StreamAnswer } from "./stream-store.ts";
 import type { Topic } from "./topic-registry.ts";
 
 /** Most bytes one catch-up response or SSE data event carries. */

@@ -14,11 +14,11 @@ import {
   parseOffset,
   parseTtl,
 } from "../core/durable-stream.ts";
+import type { CreateSpec, Producer, StreamAnswer } from "../core/stream-store.ts";
 import { read } from "./durable-streams-read.ts";
 import { auth, type Env, registry } from "./env.ts";
 import { errorBody } from "./http.ts";
 import { answerOf, call, status, topicOf, unregister, viewHeaders } from "./stream-access.ts";
-import type { CreateSpec, Producer, StreamAnswer } from "./stream-store.ts";
 import type { Topic } from "./topic-registry.ts";
 import { checkTopicName, remember } from "./topics.ts";
 

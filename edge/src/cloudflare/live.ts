@@ -7,7 +7,7 @@
  */
 import { KaitenError } from "@kaiten/protocol";
 import type { AuthSettings } from "../core/auth/settings.ts";
-import { MAX_WAIT_MS } from "./commit-waiters.ts";
+import { MAX_WAIT_MS } from "../core/commit-waiters.ts";
 import { type Env, partitionStub } from "./env.ts";
 import { errorBody, json, type ReadPage, readPage, refOf, unwrap } from "./http.ts";
 import { lookupTopic } from "./topics.ts";

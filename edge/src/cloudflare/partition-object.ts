@@ -16,18 +16,33 @@ import {
   NO_GRANT,
   type SocketRights,
 } from "../core/auth/socket-gate.ts";
+import { CommitWaiters } from "../core/commit-waiters.ts";
 import { asKaitenError, Partition, type ReadResult, type SocketGate } from "../core/partition.ts";
 import type { AppendResult } from "../core/partition-log.ts";
+import {
+  type AppendInput,
+  type PartitionInfo,
+  type PartitionRef,
+  type ReadInput,
+  type RpcResult,
+  rpcError,
+  type WaitInput,
+} from "../core/port.ts";
 import { SqliteLogStorage } from "../core/sqlite-log-storage.ts";
 import { PartitionStats } from "../core/stats.ts";
-import type { Host, PeerSocket, SubscriptionState, TopicConfig } from "../core/types.ts";
-import { CommitWaiters } from "./commit-waiters.ts";
+import { type StreamAnswer, type StreamOp, StreamStore } from "../core/stream-store.ts";
+import type { Host, PeerSocket, SubscriptionState } from "../core/types.ts";
 import { durableObjectSql } from "./do-sql-driver.ts";
 import { auth, defaultTopicConfig, type Env, siteKeyStub } from "./env.ts";
 import { MetricsPublisher } from "./metrics.ts";
-import { type StreamAnswer, type StreamOp, StreamStore } from "./stream-store.ts";
 
-export { asKaitenError, type ReadResult };
+export type { AppendInput, PartitionInfo, PartitionRef, ReadInput, RpcResult, WaitInput };
+export { asKaitenError, type ReadResult, rpcError };
+
+const TIMERS = {
+  set: (fn: () => void, ms: number) => setTimeout(fn, ms),
+  clear: (h: unknown) => clearTimeout(h as number),
+};
 
 const LOG_PREFIX = "[kaiten:partition]";
 
@@ -42,30 +57,13 @@ interface Socket {
   att: Attachment;
 }
 
-export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: WireError };
-export interface WireError {
-  code: KaitenError["code"];
-  message: string;
-  detail: number;
-}
-
-export interface PartitionInfo {
-  epoch: number;
-  earliestOffset: number;
-  highWatermark: number;
-  subscribers: number;
-  /** Group commits and SQLite rows written since the object started (for cost figures). */
-  commits: number;
-  rowsWritten: number;
-}
-
 export class PartitionObject extends DurableObject<Env> {
   private readonly partition: Partition;
   private readonly storage: SqliteLogStorage;
   private readonly sockets = new WeakMap<WebSocket, Socket>();
   private readonly gates = new WeakMap<WebSocket, SocketGate>();
   /** HTTP readers waiting for the next commit (long-poll, SSE; PROTOCOL.md §17). */
-  private readonly waiters = new CommitWaiters();
+  private readonly waiters = new CommitWaiters(TIMERS);
   /** The partition's Durable Stream row, made on first use (PROTOCOL.md §18). */
   private streamStore: StreamStore | null = null;
   /** When the one alarm goes off (retention and token expiry share it); null: none set. */
@@ -324,7 +322,7 @@ export class PartitionObject extends DurableObject<Env> {
 
   private streams(): StreamStore {
     this.streamStore ??= new StreamStore(
-      this.ctx.storage.sql,
+      durableObjectSql(this.ctx.storage),
       this.partition.log,
       this.waiters,
       () => this.destroyLog(),
@@ -373,38 +371,6 @@ export class PartitionObject extends DurableObject<Env> {
       return { ok: false, error: rpcError(error) };
     }
   }
-}
-
-/** An error as data for an RPC answer: an Error thrown across RPC loses its code. */
-export function rpcError(error: unknown): WireError {
-  const e = asKaitenError(error);
-  return { code: e.code, message: e.message, detail: e.detail };
-}
-
-/** Who the partition is and its topic's config, sent with every call (§ARCHITECTURE). */
-export interface PartitionRef {
-  topic: string;
-  partition: number;
-  config: TopicConfig;
-}
-
-export interface AppendInput extends PartitionRef {
-  batch: Uint8Array;
-  producerId: string;
-  producerEpoch: number;
-  sequence: number;
-}
-
-export interface WaitInput extends PartitionRef {
-  /** Wait for a record at this offset or later. */
-  after: number;
-  ms: number;
-}
-
-export interface ReadInput extends PartitionRef {
-  offset?: number;
-  timestamp?: number;
-  maxBytes: number;
 }
 
 function loadIdentity(sql: SqlStorage): { topic: string; partition: number } | null {

@@ -4,9 +4,9 @@
  */
 import { KaitenError } from "@kaiten/protocol";
 import { formatOffset } from "../core/durable-stream.ts";
+import type { StreamAnswer, StreamOp, StreamView } from "../core/stream-store.ts";
 import { type Env, partitionStub, registry } from "./env.ts";
 import { refOf, unwrap } from "./http.ts";
-import type { StreamAnswer, StreamOp, StreamView } from "./stream-store.ts";
 import type { Topic } from "./topic-registry.ts";
 import { forget, lookupTopic } from "./topics.ts";
 

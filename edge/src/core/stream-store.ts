@@ -11,6 +11,7 @@ import {
   Limits,
   ValueFormat,
 } from "@kaiten/protocol";
+import type { CommitWaiters, WaitOutcome } from "./commit-waiters.ts";
 import {
   expired,
   isJson,
@@ -18,9 +19,9 @@ import {
   type StreamMeta,
   type StreamPosition,
   sameConfig,
-} from "../core/durable-stream.ts";
-import type { PartitionLog } from "../core/partition-log.ts";
-import type { CommitWaiters, WaitOutcome } from "./commit-waiters.ts";
+} from "./durable-stream.ts";
+import type { PartitionLog } from "./partition-log.ts";
+import type { SqlDriver } from "./sql.ts";
 
 /** Bytes a fork may copy from its source when created (copy-on-fork, §18.7). */
 export const MAX_FORK_BYTES = 16 * 1_048_576;
@@ -95,7 +96,7 @@ export class StreamStore {
   expiredNow = false;
 
   constructor(
-    private readonly sql: SqlStorage,
+    private readonly sql: SqlDriver,
     private readonly log: PartitionLog,
     private readonly waiters: CommitWaiters,
     /** Deletes the log and closes its sockets (the object's own `destroy`). */
@@ -104,7 +105,7 @@ export class StreamStore {
     sql.exec(
       "CREATE TABLE IF NOT EXISTS stream_meta (id INTEGER PRIMARY KEY CHECK (id = 0), meta TEXT NOT NULL)",
     );
-    const row = sql.exec("SELECT meta FROM stream_meta").toArray()[0];
+    const row = sql.all("SELECT meta FROM stream_meta")[0];
     this.meta = row ? (JSON.parse(String(row.meta)) as StreamMeta) : null;
   }
 
@@ -116,7 +117,7 @@ export class StreamStore {
   /** Forgets the stream (its topic was deleted through Kaiten's own API). */
   wipe(): void {
     this.meta = null;
-    this.sql.exec("DELETE FROM stream_meta");
+    this.sql.run("DELETE FROM stream_meta");
   }
 
   /**
@@ -169,7 +170,7 @@ export class StreamStore {
 
   private save(meta: StreamMeta): void {
     this.meta = meta;
-    this.sql.exec(
+    this.sql.run(
       "INSERT INTO stream_meta VALUES (0, ?) ON CONFLICT (id) DO UPDATE SET meta = excluded.meta",
       JSON.stringify(meta),
     );

@@ -15,16 +15,25 @@ export const MAX_WAIT_MS = 30_000;
 /** Why a wait ended: the log grew past the offset, the time ran out, or the log went away. */
 export type WaitOutcome = "grew" | "timeout" | "closed";
 
+/** One-shot timers, as the host provides them (the core declares no platform globals). */
+export interface Timers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
 interface Waiter {
   after: number;
   resolve(outcome: WaitOutcome): void;
-  timer: ReturnType<typeof setTimeout>;
+  timer: unknown;
 }
 
 export class CommitWaiters {
   private readonly waiters = new Set<Waiter>();
 
-  constructor(private readonly max = MAX_WAITERS) {}
+  constructor(
+    private readonly timers: Timers,
+    private readonly max = MAX_WAITERS,
+  ) {}
 
   get size(): number {
     return this.waiters.size;
@@ -42,7 +51,7 @@ export class CommitWaiters {
       const waiter: Waiter = {
         after,
         resolve,
-        timer: setTimeout(() => this.settle(waiter, "timeout"), Math.min(ms, MAX_WAIT_MS)),
+        timer: this.timers.set(() => this.settle(waiter, "timeout"), Math.min(ms, MAX_WAIT_MS)),
       };
       this.waiters.add(waiter);
     });
@@ -60,7 +69,7 @@ export class CommitWaiters {
 
   private settle(w: Waiter, outcome: WaitOutcome): void {
     if (!this.waiters.delete(w)) return;
-    clearTimeout(w.timer);
+    this.timers.clear(w.timer);
     w.resolve(outcome);
   }
 }
