@@ -16,9 +16,9 @@ import {
   type TopicPartition,
 } from "../core/groups/coordinator.ts";
 import type { Env } from "./env.ts";
-import { groupLag } from "./groups.ts";
 import { appendMetrics, METRICS_INTERVAL_MS } from "./metrics.ts";
 import { type RpcResult, rpcError } from "./partition-object.ts";
+import { groupLag } from "./port.ts";
 
 const LOG_PREFIX = "[kaiten:group]";
 
