@@ -1,9 +1,9 @@
 /**
  * Live reads over plain HTTP on Kaiten's own API (docs/PROTOCOL.md §17): `live=long-poll`
  * and `live=sse` on GET /v1/topics/{t}/partitions/{p}/records, and the cache headers of
- * catch-up pages. The Worker reads pages from the partition object as any HTTP read does and
- * parks on the object's bounded waiter set between commits: the object stays the single
- * writer and holds no per-reader buffers.
+ * catch-up pages. The API (in the Worker, on Cloudflare) reads pages from the partition's
+ * owner as any HTTP read does and parks on the owner's bounded waiter set between commits:
+ * the owner stays the single writer and holds no per-reader buffers.
  */
 import { KaitenError } from "@kaiten/protocol";
 import { unwrap } from "../port.ts";
