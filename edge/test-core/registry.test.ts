@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { SiteKey } from "../src/core/auth/site-keys.ts";
 import { RegistryService } from "../src/core/registry.ts";
 import { openSqlite } from "../src/node/sqlite.ts";
+import { logSink } from "./fakes.ts";
 
 const config = { partitions: 2, retentionMs: -1, retentionBytes: -1, maxRecordBytes: 1000 };
 const spec = { origins: ["https://a.example"], topics: ["clicks"], recordsPerSecond: 10, burst: 5 };
@@ -19,7 +20,7 @@ const site = (id: string, createdAt: number): SiteKey => ({
 
 describe("registry service", () => {
   it("creates, lists and removes topics through the topic store", async () => {
-    const r = new RegistryService(openSqlite(":memory:"), () => 7);
+    const r = new RegistryService(openSqlite(":memory:"), () => 7, logSink().log);
     expect(await r.create("a", config, null)).toMatchObject({ status: "created" });
     expect(await r.ensure("a", config, null)).toMatchObject({ status: "exists" });
     expect(await r.list()).toEqual([{ name: "a", ...config, createdAt: 7 }]);
@@ -28,7 +29,7 @@ describe("registry service", () => {
   });
 
   it("keeps site keys in creation order and refuses one past the quota, naming the variable", async () => {
-    const r = new RegistryService(openSqlite(":memory:"), () => 0);
+    const r = new RegistryService(openSqlite(":memory:"), () => 0, logSink().log);
     expect(await r.addSiteKey(site("bbbbbbbbbbbb", 2), 2)).toEqual({ ok: true });
     expect(await r.addSiteKey(site("aaaaaaaaaaaa", 1), 2)).toEqual({ ok: true });
     expect(await r.addSiteKey(site("cccccccccccc", 3), 2)).toEqual({
@@ -42,7 +43,7 @@ describe("registry service", () => {
   });
 
   it("records group names once and refuses a new one past the quota", async () => {
-    const r = new RegistryService(openSqlite(":memory:"), () => 0);
+    const r = new RegistryService(openSqlite(":memory:"), () => 0, logSink().log);
     expect(await r.addGroup("g2", 2)).toEqual({ ok: true });
     expect(await r.addGroup("g1", 2)).toEqual({ ok: true });
     expect(await r.addGroup("g1", 2)).toEqual({ ok: true });
@@ -68,8 +69,17 @@ describe("registry service", () => {
       old.createdAt,
     );
     sql.run("INSERT INTO groups VALUES (?, ?)", "old", 1);
-    const r = new RegistryService(sql, () => 0);
+    const r = new RegistryService(sql, () => 0, logSink().log);
     expect(await r.listSiteKeys()).toEqual([old]);
     expect(await r.listGroups()).toEqual(["old"]);
+  });
+
+  it("logs an unexpected failure naming the call, and still throws it to the caller", async () => {
+    const sql = openSqlite(":memory:");
+    const sink = logSink();
+    const r = new RegistryService(sql, () => 0, sink.log);
+    sql.close();
+    await expect(r.get("orders")).rejects.toThrow();
+    expect(sink.lines.map((l) => l.line)).toEqual(['[kaiten:registry] get "orders" failed']);
   });
 });

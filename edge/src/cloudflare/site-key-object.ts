@@ -23,6 +23,7 @@ export class SiteKeyObject extends DurableObject<Env> implements SiteKeyPort {
         clear: () => storage.deleteAll(),
       },
       Date.now,
+      console.error,
     );
     ctx.blockConcurrencyWhile(() => this.bucket.load());
   }

@@ -22,7 +22,7 @@ export class TopicRegistry extends DurableObject<Env> implements RegistryPort {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.registry = new RegistryService(durableObjectSql(ctx.storage), Date.now);
+    this.registry = new RegistryService(durableObjectSql(ctx.storage), Date.now, console.error);
   }
 
   async get(name: string): Promise<Topic | null> {

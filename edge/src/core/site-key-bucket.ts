@@ -5,7 +5,9 @@
  * key-value store the host provides (Durable Object storage, a SQLite table on Node); the
  * bucket is kept in memory: after a restart the key starts again with a full burst.
  */
+import { KaitenError } from "@kaiten/protocol";
 import { type Admission, admit, type Bucket, type SiteKey } from "./auth/site-keys.ts";
+import type { Log } from "./metrics.ts";
 import { type RpcResult, rpcError, type SiteKeyPort } from "./port.ts";
 
 /** Where one site key's spec is kept (one bucket per store). */
@@ -23,6 +25,8 @@ export class SiteKeyBucket implements SiteKeyPort {
   constructor(
     private readonly store: SiteKeyStore,
     private readonly now: () => number,
+    /** Where log lines go (console.error). */
+    private readonly log: Log,
   ) {}
 
   /** Reads the stored spec; call once before the first request (the DO's blockConcurrencyWhile). */
@@ -32,13 +36,13 @@ export class SiteKeyBucket implements SiteKeyPort {
   }
 
   async configure(site: SiteKey): Promise<void> {
-    await this.store.put(site);
+    await this.guard(`${site.id}: configure`, () => this.store.put(site));
     this.site = site;
     this.bucket = { tokens: site.burst, at: this.now() };
   }
 
   async revoke(): Promise<void> {
-    await this.store.clear();
+    await this.guard(`${this.site?.id ?? "(unconfigured)"}: revoke`, () => this.store.clear());
     this.site = null;
   }
 
@@ -47,7 +51,19 @@ export class SiteKeyBucket implements SiteKeyPort {
       admit(this.site, this.bucket, a, this.now());
       return { ok: true, value: null };
     } catch (error) {
+      if (!(error instanceof KaitenError))
+        this.log(`[kaiten:site-key] ${this.site?.id ?? "(unconfigured)"}: admit failed`, error);
       return { ok: false, error: rpcError(error) };
+    }
+  }
+
+  /** A storage failure is logged, then thrown: the caller must not think the key stored. */
+  private async guard(what: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (error) {
+      this.log(`[kaiten:site-key] ${what} failed`, error);
+      throw error;
     }
   }
 }
