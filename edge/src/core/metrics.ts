@@ -12,6 +12,7 @@ import type { PartitionPort, RegistryPort } from "./port.ts";
 import { SYSTEM } from "./registry.ts";
 import type { PartitionStats, StatsSnapshot } from "./stats.ts";
 import { isSystemTopic, METRICS_CONFIG, METRICS_TOPIC } from "./system-topics.ts";
+import type { Log } from "./types.ts";
 
 /** How often an active partition (or group) publishes. */
 export const METRICS_INTERVAL_MS = 1_000;
@@ -22,9 +23,6 @@ export interface MetricsRecord extends StatsSnapshot, PartitionGauges {
   partition: number;
   at: number;
 }
-
-/** A log line's sink: the host's console, with the caller's prefix already in `line`. */
-export type Log = (line: string, error?: unknown) => void;
 
 /** Appends one JSON record to `__metrics` under `key` (creating the topic first when `ensure`). */
 export type AppendMetrics = (key: string, record: { at: number }, ensure: boolean) => Promise<void>;

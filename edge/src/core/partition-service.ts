@@ -8,7 +8,7 @@
  */
 import { KaitenError } from "@kaiten/protocol";
 import { CommitWaiters, type Timers } from "./commit-waiters.ts";
-import { type AppendMetrics, type Log, MetricsPublisher } from "./metrics.ts";
+import { type AppendMetrics, MetricsPublisher } from "./metrics.ts";
 import { Partition, type ReadResult } from "./partition.ts";
 import type { AppendResult } from "./partition-log.ts";
 import {
@@ -26,7 +26,7 @@ import type { SqlDriver } from "./sql.ts";
 import { SqliteLogStorage } from "./sqlite-log-storage.ts";
 import { PartitionStats } from "./stats.ts";
 import { type StreamAnswer, type StreamOp, StreamStore } from "./stream-store.ts";
-import type { PeerSocket, TopicConfig } from "./types.ts";
+import type { Log, PeerSocket, TopicConfig } from "./types.ts";
 
 const LOG_PREFIX = "[kaiten:partition]";
 

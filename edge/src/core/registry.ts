@@ -11,11 +11,10 @@
 import { KaitenError } from "@kaiten/protocol";
 import type { Quotas } from "./auth/settings.ts";
 import type { SiteKey, SiteKeySpec } from "./auth/site-keys.ts";
-import type { Log } from "./metrics.ts";
 import type { Admitted, RegistryPort } from "./port.ts";
 import type { SqlDriver } from "./sql.ts";
 import { type CreateOutcome, type Topic, TopicStore } from "./topic-store.ts";
-import type { TopicConfig } from "./types.ts";
+import type { Log, TopicConfig } from "./types.ts";
 
 /** Quotas do not apply to the broker's own topics (the metrics stream). */
 export const SYSTEM: Quotas | null = null;

@@ -7,8 +7,8 @@
  */
 import { KaitenError } from "@kaiten/protocol";
 import { type Admission, admit, type Bucket, type SiteKey } from "./auth/site-keys.ts";
-import type { Log } from "./metrics.ts";
 import { type RpcResult, rpcError, type SiteKeyPort } from "./port.ts";
+import type { Log } from "./types.ts";
 
 /** Where one site key's spec is kept (one bucket per store). */
 export interface SiteKeyStore {

@@ -12,9 +12,10 @@
  */
 import { KaitenError } from "@kaiten/protocol";
 import type { Timers } from "../commit-waiters.ts";
-import { type AppendMetrics, type Log, METRICS_INTERVAL_MS } from "../metrics.ts";
+import { type AppendMetrics, METRICS_INTERVAL_MS } from "../metrics.ts";
 import { type GroupDescription, type GroupPort, type RpcResult, rpcError } from "../port.ts";
 import type { SqlDriver } from "../sql.ts";
+import type { Log } from "../types.ts";
 import {
   GroupCoordinator,
   type GroupSnapshot,
