@@ -1,7 +1,9 @@
 /**
- * The Durable Object that owns one topic partition: the core's Partition (log, subscribers,
- * protocol session, retention) over Durable Object SQLite and hibernatable WebSockets, with
- * each socket's rights (§15) checked through the session's SocketGate. Every entry point
+ * The Durable Object that owns one topic partition: the core's PartitionService (the
+ * Partition's log, subscribers, protocol session and retention, HTTP waiters, Durable Stream,
+ * metrics; it answers the RPC methods) over Durable Object SQLite, plus what only this host
+ * has: hibernatable WebSockets, each socket's rights (§15) checked through the session's
+ * SocketGate, and the one alarm shared by retention and token expiry. Every entry point
  * contains its errors (STYLE.md habit 6) and logs them naming the topic and partition: one
  * bad frame or dead socket never takes the partition down for everyone else.
  */
