@@ -7,17 +7,24 @@
 import { randomInt } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { Partition } from "../core/partition.ts";
-import { SqliteLogStorage } from "../core/sqlite-log-storage.ts";
-import type { Host, PeerSocket, TopicConfig } from "../core/types.ts";
+import type { Timers } from "../core/commit-waiters.ts";
+import type { Partition } from "../core/partition.ts";
+import { PartitionService } from "../core/partition-service.ts";
+import type { PeerSocket, TopicConfig } from "../core/types.ts";
 import { type NodeSql, openSqlite, type Synchronous } from "./sqlite.ts";
 
-const LOG_PREFIX = "[kaiten:partition]";
 /** setTimeout's longest delay; a later alarm is set again when this one fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Timers of HTTP waiters: like retention's, they must not keep a stopping process alive. */
+const TIMERS: Timers = {
+  set: (fn, ms) => setTimeout(fn, ms).unref(),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 export class PartitionOwner {
-  readonly partition: Partition;
+  /** The core's partition service: the log, subscribers, HTTP waiters, stream row (PartitionPort). */
+  readonly service: PartitionService;
   readonly sockets = new Set<PeerSocket>();
   private readonly db: NodeSql;
   private timer: NodeJS.Timeout | null = null;
@@ -31,22 +38,27 @@ export class PartitionOwner {
     synchronous: Synchronous,
   ) {
     this.db = openSqlite(path, { synchronous });
-    const host: Host = {
+    this.service = new PartitionService({
+      sql: this.db,
       now: () => Date.now(),
       randomEpoch: () => randomInt(1, 2 ** 32),
       // After the current I/O: every message read in this turn joins the group commit.
-      defer: (fn) => void setImmediate(() => this.contained("deferred work", fn)),
-      log: (message, error) => this.logError(message, error),
-    };
-    this.partition = new Partition({
-      storage: new SqliteLogStorage(this.db),
-      host,
+      defer: (fn) => void setImmediate(() => this.closed || fn()),
+      timers: TIMERS,
+      log: console.error,
       defaults: config,
       sockets: () => this.sockets,
       alarm: { set: (at) => this.setAlarm(at) },
+      // The metrics stream is Cloudflare-only for now.
+      metrics: null,
     });
-    this.partition.log.configure(config);
+    // Configures the log and names the partition in every log line from the start.
+    this.service.identify({ topic, partition: index, config });
     this.partition.retention.ensure();
+  }
+
+  get partition(): Partition {
+    return this.service.partition;
   }
 
   get name(): string {
@@ -55,16 +67,12 @@ export class PartitionOwner {
 
   /** Logs with the prefix and the partition's name, so a log line says whose it is. */
   logError(message: string, error?: unknown): void {
-    console.error(`${LOG_PREFIX} ${this.name}: ${message}`, error ?? "");
+    this.service.logError(message, error);
   }
 
   contained(what: string, fn: () => void): void {
     if (this.closed) return;
-    try {
-      fn();
-    } catch (error) {
-      this.logError(`${what} failed`, error);
-    }
+    this.service.contained(what, fn);
   }
 
   private setAlarm(at: number): void {
@@ -130,7 +138,8 @@ export class Partitions {
     for (let i = 0; i < partitions; i++) {
       const owner = this.owners.get(`${topic}/${i}`);
       if (!owner) continue;
-      owner.contained("delete", () => owner.partition.destroy());
+      // Closes the sockets and wakes HTTP waiters; the service logs a failure itself.
+      owner.service.destroy().catch(() => {});
       owner.close();
       this.owners.delete(`${topic}/${i}`);
     }
