@@ -98,6 +98,7 @@ export class Client extends Emitter<ClientEvents> {
       WebSocket: globalThis.WebSocket as WebSocketClass,
       pingIntervalMs: 15_000,
       pongTimeoutMs: 5_000,
+      openTimeoutMs: 5_000,
       minDelayMs: 500,
       maxDelayMs: 15_000,
       random: Math.random,

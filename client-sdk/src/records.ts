@@ -4,7 +4,8 @@
  * headers are decoded the first time they are read. No record objects are made ahead of
  * the consumer, and a value nobody reads is never decoded.
  */
-import { ValueFormat } from "@kaiten/protocol";
+
+import { JSON_VALUE } from "./codes.ts";
 import { Cursor, decoder, malformed } from "./cursor.ts";
 import type { Rec, Serde } from "./serde.ts";
 
@@ -79,7 +80,7 @@ class Received<T = unknown> implements Rec<T> {
       // more than reading the rest of the record (slice() one to keep it alone). A plain
       // Uint8Array even when `ws` handed over a Buffer.
       const bytes = new Uint8Array(b.buffer, b.byteOffset + end, n);
-      this.#value = this.#s.deserialize(bytes, this.#attrs >> 1 === ValueFormat.Json);
+      this.#value = this.#s.deserialize(bytes, this.#attrs >> 1 === JSON_VALUE);
     }
     return this.#value as T;
   }

@@ -537,16 +537,14 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
 /** What `use` reads and changes: the options every link of a client shares (link.ts), and the client's own. */
 type Shared = LinkOptions & Partial<Pick<ClientOptions, "url" | "fetch" | "transport">>;
 
-/** How long a probe WebSocket may take to open before it counts as failed. */
-const PROBE_MS = 10_000;
-
 /**
  * Decides when a client's sockets use this transport (README "Transports", PROTOCOL.md
  * §17.6). With `transport: "sse"`, or no WebSocket class: now. Else ("auto", loaded after a
  * socket closed before opening): once two sockets in a row closed before opening (that one
  * counts), it checks, as Ably checks WebSocket connectivity before it falls back: one more
  * WebSocket to the same partition, and `GET /v1`. WebSockets are blocked on the way (a proxy
- * that breaks upgrades) when the probe closes before opening (or has not opened in 10 s)
+ * that breaks upgrades, or holds them unanswered) when the probe closes before opening (or has
+ * not opened in twice `openTimeoutMs`: 10 s by default)
  * while plain HTTP reaches the broker: then the client moves to HTTP, for its life, and the
  * links waiting to reconnect retry at once. HTTP failing too means the network or the broker
  * is down; a probe that opens means the failures were the network's. Either way WebSockets
@@ -588,7 +586,7 @@ export function use(o: Shared): void {
   };
 }
 
-/** Whether one more WebSocket to `url` closes before it opens, or has not opened in PROBE_MS. */
+/** Whether one more WebSocket to `url` closes before it opens, or has not opened in twice the open timeout. */
 async function upgradeFails(o: Shared, url: string): Promise<boolean> {
   let token: string | undefined;
   try {
@@ -617,7 +615,7 @@ async function upgradeFails(o: Shared, url: string): Promise<boolean> {
       }
       resolve(failed);
     };
-    const timer = setTimeout(() => done(true), PROBE_MS);
+    const timer = setTimeout(() => done(true), 2 * o.openTimeoutMs);
     ws.onopen = () => done(false);
     ws.onclose = () => done(true);
     // `ws` on Node throws an 'error' nobody listens to when a connecting socket is closed.

@@ -4,7 +4,8 @@
  * credit), with positions to save and resume from, and gap and reset events when a position
  * could not be kept.
  */
-import { partitionForKey, StartFrom } from "@kaiten/protocol";
+import { partitionForKey, type StartFrom } from "@kaiten/protocol";
+import { FROM_EARLIEST, FROM_LATEST, FROM_TIMESTAMP } from "./codes.ts";
 import { closedError, type KaitenClientError } from "./errors.ts";
 import { deferred, Emitter } from "./events.ts";
 import type { Link, LinkUser } from "./link.ts";
@@ -309,8 +310,8 @@ export class Subscription<T = unknown>
 function startOf(from: From, partition: number, saved?: Positions): [Start, Position?] {
   const f = from as { offsets?: Positions; positions?: Positions; timestamp?: number };
   const at = saved?.[partition] ?? (f.offsets ?? f.positions)?.[partition];
-  const start = { from: StartFrom.Earliest as StartFrom, position: f.timestamp ?? 0 };
-  if (from === "latest") start.from = StartFrom.Latest;
-  if (f.timestamp !== undefined) start.from = StartFrom.Timestamp;
+  const start = { from: FROM_EARLIEST as StartFrom, position: f.timestamp ?? 0 };
+  if (from === "latest") start.from = FROM_LATEST;
+  if (f.timestamp !== undefined) start.from = FROM_TIMESTAMP;
   return [start, typeof at === "number" ? { offset: at, epoch: 0 } : at];
 }

@@ -405,6 +405,44 @@ describe('transport: "auto"', () => {
     expect(c.status.state).toBe("open");
   });
 
+  it("moves to SSE when a proxy holds WebSocket upgrades and never answers them (the open timeout, PROTOCOL.md §17.6)", async () => {
+    const topic = topicName("auto-held");
+    await broker().createTopic(topic);
+    const p = await proxy();
+    p.holdUpgrades = true;
+    const c = client(p.url, { ...fast, openTimeoutMs: 300 });
+    const statuses: Status[] = [];
+    c.on("status", (s) => statuses.push(s));
+    const sub = c.subscribe<number>(topic, { from: "earliest" });
+    await sub.ready();
+    const acks = await c.produce(topic, [{ value: 1 }, { value: 2 }]);
+    expect(acks).toEqual([0, 1].map((offset) => ({ partition: 0, offset })));
+    expect((await take(sub, 2)).map((r) => r.value)).toEqual([1, 2]);
+    // Two sockets timed out, then the probe; nothing was refused, only held.
+    expect(p.held).toBeGreaterThanOrEqual(3);
+    expect(p.refused).toBe(0);
+    expect(statuses.some((s) => s.error?.message === "not open in time")).toBe(true);
+    expect(p.seen.sse).toBeGreaterThanOrEqual(1);
+    expect(p.seen.posts).toBeGreaterThanOrEqual(1);
+    expect(c.status.state).toBe("open");
+  });
+
+  it('keeps retrying a held upgrade with transport: "websocket", and opens once the proxy lets it through', async () => {
+    const topic = topicName("ws-held");
+    await broker().createTopic(topic);
+    const p = await proxy();
+    p.holdUpgrades = true;
+    const c = client(p.url, { ...fast, transport: "websocket", openTimeoutMs: 200 });
+    const sub = c.subscribe<number>(topic, { from: "earliest" });
+    await until(() => p.held >= 3, 10_000, "held upgrades");
+    expect(c.status).toMatchObject({ state: "reconnecting" });
+    p.holdUpgrades = false;
+    await sub.ready();
+    await c.produce(topic, [{ value: 3 }]);
+    expect((await take(sub, 1))[0]?.value).toBe(3);
+    expect(p.seen.sse).toBe(0);
+  });
+
   it("switches in the middle of a stream: the subscriber continues at the next offset, the producer's retried batches are stored once", async () => {
     const topic = topicName("auto-switch");
     await broker().createTopic(topic, { partitions: 2 });
