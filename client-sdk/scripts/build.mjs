@@ -61,14 +61,14 @@ const common = {
 };
 /**
  * Files of their own, loaded by the main entry's dynamic `import("./x.ts")` only when a client
- * needs them, so the import stays an import of x.js: the HTTP transport (src/sse.ts), and
- * token refresh (src/renew.ts, for a token function).
+ * needs them, so the import stays an import of x.js: the HTTP transport (src/sse.ts), token
+ * refresh (src/renew.ts, for a token function), and the key partitioner (src/keys.ts).
  */
-const LAZY = ["sse", "renew"];
+const LAZY = ["sse", "renew", "keys"];
 const lazy = {
   name: "lazy",
   setup(b) {
-    b.onResolve({ filter: /^\.\/(sse|renew)\.ts$/ }, (a) => ({
+    b.onResolve({ filter: /^\.\/(sse|renew|keys)\.ts$/ }, (a) => ({
       path: a.path.replace(/ts$/, "js"),
       external: true,
     }));
@@ -90,6 +90,7 @@ for (const name of LAZY)
     outfile: join(dist, `${name}.js`),
     mangleProps: INTERNAL_PROPS,
     mangleCache: main.mangleCache,
+    plugins: [lazy],
   });
 // The tracker builds JSON request bodies whose field names must stay as they are: no renaming there.
 await build({

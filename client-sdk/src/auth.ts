@@ -12,6 +12,10 @@ export type TokenSource = string | (() => string | Promise<string>);
 /** Codes after which a new token may help: the token was refused or ran out (HTTP 401). */
 export const renewable = (code: string) => code === "UNAUTHENTICATED" || code === "TOKEN_EXPIRED";
 
+/** The `Authorization` header of a token; none without one. */
+export const authHeaders = (token?: string): Record<string, string> =>
+  token ? { authorization: `Bearer ${token}` } : {};
+
 /** The client's token, shared by its sockets and HTTP calls. */
 export interface Tokens {
   /**

@@ -5,7 +5,7 @@
  * share a link; each is a LinkUser that sends again what it needs whenever a socket opens.
  */
 import { PING, type ServerFrame, SUBPROTOCOL } from "@kaiten/protocol";
-import { renewable, type Tokens } from "./auth.ts";
+import { authHeaders, renewable, type Tokens } from "./auth.ts";
 import { AUTHED, ERROR } from "./codes.ts";
 import { ClientCode, closeError, KaitenClientError } from "./errors.ts";
 import { State, type Status, status } from "./events.ts";
@@ -115,7 +115,7 @@ export class Link {
     // A constructor that throws (no WebSocket class on Node without the option) throws to the
     // produce or subscribe call that opened this link.
     const ws = new this.#o.WebSocket(url, SUBPROTOCOL, {
-      headers: token ? { authorization: `Bearer ${token}` } : {},
+      headers: authHeaders(token),
       // `ws` offers permessage-deflate unless told not to, and the broker accepts it: every
       // frame would then be compressed by one side and inflated by the other, which cost
       // more CPU than anything else on the receive path. Browsers ignore this argument.
@@ -136,7 +136,8 @@ export class Link {
     };
     ws.onclose = closed;
     // Nothing else ends a handshake a proxy holds unanswered. The ping field holds this timer
-    // until the socket opens (clearInterval clears a timeout too, in browsers, Node and Workers).
+    // until the socket opens, then the ping interval: clearTimeout clears either (one list of
+    // timers in browsers and Workers, one Timeout class in Node).
     this.#ping = setTimeout(
       () => closed({ code: 1006, reason: "not open in time" }),
       this.#o.openTimeoutMs * (this.#attempt + 1),
@@ -244,7 +245,7 @@ export class Link {
   #detach(code?: number): void {
     const ws = this.#ws;
     clearTimeout(this.#retry);
-    clearInterval(this.#ping);
+    clearTimeout(this.#ping);
     clearTimeout(this.#pong);
     clearTimeout(this.refresh);
     this.#ws = this.#retry = this.#ping = this.#pong = this.refresh = undefined;

@@ -6,28 +6,10 @@
  */
 
 import { JSON_VALUE } from "./codes.ts";
-import { Cursor, decoder, malformed } from "./cursor.ts";
+import { Cursor, decoder, end, malformed, over, uvar } from "./cursor.ts";
 import type { Rec, Serde } from "./serde.ts";
 
 const UNSET = Symbol();
-
-/** Where the last varint read by `uvar` ended. */
-let end = 0;
-
-/** An unsigned varint (§3.3) at `p`; one-byte ones, most of them, take the short way. */
-function uvar(b: Uint8Array, p: number): number {
-  let byte = b[p++] as number;
-  let n = byte & 127;
-  for (let scale = 128; byte > 127; scale *= 128) {
-    byte = b[p++] as number;
-    n += (byte & 127) * scale;
-  }
-  end = p;
-  return n;
-}
-
-/** Moves past a length-prefixed field at `p`; returns where it ends. */
-const over = (b: Uint8Array, p: number): number => uvar(b, p) + end;
 
 /** A received record. `key`, `value` and `headers` are decoded when first read; `toJSON()` gives a plain object. */
 class Received<T = unknown> implements Rec<T> {

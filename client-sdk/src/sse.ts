@@ -34,6 +34,7 @@ import {
   ValueFormat,
   type WireRecord,
 } from "@kaiten/protocol";
+import { authHeaders } from "./auth.ts";
 import type { ClientOptions } from "./client.ts";
 import type { Link, LinkOptions, WebSocketClass, WebSocketLike } from "./link.ts";
 
@@ -662,7 +663,7 @@ async function upgradeFails(o: Shared, url: string): Promise<boolean> {
     let ws: WebSocketLike;
     try {
       ws = new o.WebSocket(token ? `${url}?token=${encodeURIComponent(token)}` : url, SUBPROTOCOL, {
-        headers: token ? { authorization: `Bearer ${token}` } : {},
+        headers: authHeaders(token),
         perMessageDeflate: false,
       }) as WebSocketLike;
     } catch {

@@ -4,12 +4,12 @@
  * credit), with positions to save and resume from, and gap and reset events when a position
  * could not be kept.
  */
-import { partitionForKey, type StartFrom } from "@kaiten/protocol";
+import type { StartFrom } from "@kaiten/protocol";
 import { FROM_EARLIEST, FROM_LATEST, FROM_TIMESTAMP } from "./codes.ts";
 import { closedError, type KaitenClientError } from "./errors.ts";
 import { deferred, Emitter } from "./events.ts";
 import type { Link, LinkUser } from "./link.ts";
-import type { Host } from "./producer.ts";
+import { type Host, partitioner } from "./producer.ts";
 import {
   type Gap,
   type Item,
@@ -104,13 +104,17 @@ export class Subscription<T = unknown>
   }
 
   async #begin(): Promise<void> {
-    const { partitionCount: n } = await this.#host.topicInfo(this.topic);
     const o = this.#o;
-    if (this.#ended) return;
     const key = keyBytes(o.key);
+    const [{ partitionCount: n }, k] = await Promise.all([
+      this.#host.topicInfo(this.topic),
+      key && partitioner(),
+    ]);
+    if (this.#ended) return;
     // A partition that does not exist is refused by the broker (close code 4008): the subscription ends with it.
     const partitions = new Set(
-      o.partitions ?? (key ? [partitionForKey(key, n)] : Array.from({ length: n }, (_, p) => p)),
+      o.partitions ??
+        (key && k ? [k.partitionForKey(key, n)] : Array.from({ length: n }, (_, p) => p)),
     );
     const saved = this.#load();
     const host = this.#host;
