@@ -285,9 +285,8 @@ export class Client extends Emitter<ClientEvents> {
   }
 }
 
-/** A producer id. randomUUID is missing outside secure contexts (a plain-http page). */
-const randomId = (): string =>
-  crypto.randomUUID?.() ?? `${Math.random()}${Date.now()}`.replace("0.", "");
+/** A producer id (opaque, at most 64 bytes). randomUUID is missing outside secure contexts (a plain-http page). */
+const randomId = (): string => crypto.randomUUID?.() ?? `${Math.random()}${Date.now()}`;
 
 export function createClient(options: ClientOptions): Client {
   return new Client(options);

@@ -33,14 +33,20 @@ export interface Host {
 let keys: Promise<typeof import("./keys.ts")> | undefined;
 /**
  * The key partitioner (keys.ts), loaded with the first key: it costs the main entry nothing,
- * and the first keyed call, which looks its topic up anyway, waits for both at once. A load
- * that failed (offline) is tried again by the next call.
+ * and the first keyed call, which looks its topic up anyway, waits for both at once. While it
+ * cannot load (offline) it is tried again every 2 s, as the topic lookup is retried: a keyed
+ * call waits for the network instead of failing.
  */
-export const partitioner = () =>
-  (keys ??= import("./keys.ts").catch((e) => {
-    keys = undefined;
-    throw e;
-  }));
+export async function partitioner() {
+  for (;;) {
+    try {
+      return await (keys ??= import("./keys.ts"));
+    } catch {
+      keys = undefined;
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+  }
+}
 
 export class Producer {
   readonly #host: Host;
