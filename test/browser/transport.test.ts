@@ -123,4 +123,29 @@ describe("the SDK in a browser without WebSockets", () => {
     expect(await p.evaluate(() => window.requests("/dist/sse.js"))).toBe(1);
     expect(errors).toEqual([]);
   });
+
+  it("reads by long-poll behind a proxy that buffers SSE answers, every record once and in order", async () => {
+    const h = harness();
+    const proxy = await ChaosProxy.start(h.broker.port);
+    proxies.push(proxy);
+    proxy.bufferSse = true;
+    const p = await (await h.context()).newPage();
+    const errors: string[] = [];
+    p.on("pageerror", (e) => errors.push(String(e)));
+    await p.goto(
+      `${h.origin}/transport.html?topic=browser-buffered&url=${proxy.url}&nows=1&open=300`,
+    );
+    await p.waitForFunction(() => window.reader !== undefined);
+    await p.evaluate(() => window.reader.ready());
+    await p.evaluate(() => window.send([0, 1, 2]));
+    await p.waitForFunction(() => window.recs.length === 3, undefined, { timeout: 10_000 });
+    await p.evaluate(() => window.send([3, 4]));
+    await p.waitForFunction(() => window.recs.length === 5, undefined, { timeout: 10_000 });
+    const got = await p.evaluate(() => window.recs);
+    expect(got).toEqual([0, 1, 2, 3, 4].map((n) => [n, n]));
+    expect(await p.evaluate(() => window.reader.positions()[0]?.offset)).toBe(5);
+    expect(proxy.seen.sse).toBe(1);
+    expect(proxy.seen.polls).toBeGreaterThanOrEqual(2);
+    expect(errors).toEqual([]);
+  });
 });
