@@ -30,7 +30,7 @@ export interface Host {
   backoff(attempt: number): number;
 }
 
-let keys: Promise<typeof import("./keys.ts")> | undefined;
+let keys: typeof import("./keys.ts") | undefined;
 /**
  * The key partitioner (keys.ts), loaded with the first key: it costs the main entry nothing,
  * and the first keyed call, which looks its topic up anyway, waits for both at once. While it
@@ -38,14 +38,14 @@ let keys: Promise<typeof import("./keys.ts")> | undefined;
  * call waits for the network instead of failing.
  */
 export async function partitioner() {
-  for (;;) {
+  while (!keys) {
     try {
-      return await (keys ??= import("./keys.ts"));
+      keys = await import("./keys.ts");
     } catch {
-      keys = undefined;
       await new Promise((r) => setTimeout(r, 2_000));
     }
   }
+  return keys;
 }
 
 export class Producer {
