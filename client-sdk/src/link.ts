@@ -40,7 +40,7 @@ export interface LinkOptions {
    * A socket not open this long after it was made is dropped and counts as one that closed
    * before opening (a proxy that holds the upgrade and never answers; "auto" then checks for
    * the HTTP transport). The bound grows by as much with each failed attempt in a row, so a
-   * slow network still opens. Default: 5_000 (centrifuge-js's connect timeout)
+   * slow network still opens. Default: 5_000 (centrifuge-js's `timeout`, which bounds its connect)
    */
   openTimeoutMs: number;
   /** Cap of the first reconnect delay; the cap doubles per attempt. Default: 500 */
