@@ -422,7 +422,9 @@ export function httpSocket(
       const ctl = new AbortController();
       const abort = () => ctl.abort();
       s.stop.signal.addEventListener("abort", abort);
-      const held = setTimeout(() => {
+      let held = false;
+      const timer = setTimeout(() => {
+        held = true;
         polled.add(this.#partitionUrl);
         abort();
       }, 2 * o.openTimeoutMs);
@@ -437,18 +439,18 @@ export function httpSocket(
         });
         if (s !== this.#sub) return;
         if (!res.ok || !res.body) {
-          clearTimeout(held);
+          clearTimeout(timer);
           const body = await res.json().catch(() => undefined);
           if (s === this.#sub && !this.#failed(res, body)) this.#refused(s, body);
           return;
         }
-        return await this.#stream(s, res.body, at, epoch, () => clearTimeout(held));
+        return await this.#stream(s, res.body, at, epoch, () => clearTimeout(timer));
       } catch (error) {
         // Held: nothing was read from this stream, so the long-poll starts where it would have.
-        if (polled.has(this.#partitionUrl) && s === this.#sub) return [at, epoch];
+        if (held && s === this.#sub) return [at, epoch];
         throw error;
       } finally {
-        clearTimeout(held);
+        clearTimeout(timer);
         s.stop.signal.removeEventListener("abort", abort);
       }
     }
