@@ -74,12 +74,11 @@ class Received<T = unknown> implements Rec<T> {
     if (!this.#headers) {
       const c = new Cursor(this.#b);
       c.p = over(this.#b, this.#valueAt());
-      const out: Record<string, string> = {};
-      for (let n = c.varint(); n > 0; n--) {
-        const k = c.text();
-        out[k] = c.text();
-      }
-      this.#headers = out;
+      // Pairs, then fromEntries: a header named "__proto__" stays a header (`out[k] =` would
+      // set the object's prototype and drop it).
+      this.#headers = Object.fromEntries(
+        Array.from({ length: c.varint() }, () => [c.text(), c.text()]),
+      );
     }
     return this.#headers;
   }
