@@ -41,7 +41,7 @@ const INTERNAL_PROPS = new RegExp(
     "users|isOpen|opened|dropped|frame|took|reader|record|sealed|settled|dead|failAll|idle",
     "acks|left|subscribed|fail|forget|release|link|wake|connect|nextRequestId|backoff|topicInfo",
     "stop|seal|gap|reset|turn|index|type|format|batch|duplicate|finish|http|tokens|renews|due",
-    "lost",
+    "lost|bearer|refresh|watch",
     // the SDK's receive path (records.ts) and batches in flight (batcher.ts)
     "records|spent|attrs|keyAt|keyLength|valueAt|valueLength|headersAt|moved|calls|indexes|added",
   ].join("|")})$`,
@@ -60,13 +60,18 @@ const common = {
   logLevel: "warning",
 };
 /**
- * The HTTP transport (src/sse.ts) is a file of its own, loaded by the main entry's dynamic
- * `import("./sse.ts")` only when a client uses it: that import stays an import of sse.js.
+ * Files of their own, loaded by the main entry's dynamic `import("./x.ts")` only when a client
+ * needs them, so the import stays an import of x.js: the HTTP transport (src/sse.ts), token
+ * refresh (src/renew.ts, for a token function), and the key partitioner (src/keys.ts).
  */
-const lazySse = {
-  name: "lazy-sse",
+const LAZY = ["sse", "renew", "keys"];
+const lazy = {
+  name: "lazy",
   setup(b) {
-    b.onResolve({ filter: /^\.\/sse\.ts$/ }, () => ({ path: "./sse.js", external: true }));
+    b.onResolve({ filter: /^\.\/(sse|renew|keys)\.ts$/ }, (a) => ({
+      path: a.path.replace(/ts$/, "js"),
+      external: true,
+    }));
   },
 };
 const main = await build({
@@ -75,16 +80,18 @@ const main = await build({
   outfile: join(dist, "index.js"),
   mangleProps: INTERNAL_PROPS,
   mangleCache: {},
-  plugins: [lazySse],
+  plugins: [lazy],
 });
 // The same renaming as the main entry (the cache it left), since both sides use the same objects.
-await build({
-  ...common,
-  entryPoints: [join(root, "src/sse.ts")],
-  outfile: join(dist, "sse.js"),
-  mangleProps: INTERNAL_PROPS,
-  mangleCache: main.mangleCache,
-});
+for (const name of LAZY)
+  await build({
+    ...common,
+    entryPoints: [join(root, `src/${name}.ts`)],
+    outfile: join(dist, `${name}.js`),
+    mangleProps: INTERNAL_PROPS,
+    mangleCache: main.mangleCache,
+    plugins: [lazy],
+  });
 // The tracker builds JSON request bodies whose field names must stay as they are: no renaming there.
 await build({
   ...common,

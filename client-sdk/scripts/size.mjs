@@ -7,13 +7,16 @@ import { gzipSync } from "node:zlib";
 
 const dist = fileURLToPath(new URL("../dist", import.meta.url));
 /** Bytes, minified and gzipped. */
-// index.js: 8.5 KiB since tokens (a function refreshed in-band before exp, renewed once after
-// a 401; PROTOCOL.md §15) added 0.5 KiB to an entry that had 0.1 KiB left.
+// index.js: back to 8 KiB (issue 9) once token refresh (renew.js) and the key partitioner
+// (keys.js) moved to chunks loaded on demand: 8,188 B with the open timeout, 4 B to spare.
 // sse.js: the HTTP transport, loaded by index.js only when a client uses it (not counted
 // there); it bundles the protocol's whole frame codec, which the main entry avoids.
+// renew.js: token refresh, loaded for a token function. keys.js: murmur2, loaded with the first key.
 const BUDGETS = {
-  "index.js": 8.5 * 1024,
+  "index.js": 8 * 1024,
   "sse.js": 8 * 1024,
+  "renew.js": 1 * 1024,
+  "keys.js": 1 * 1024,
   "track.js": 3 * 1024,
   "group.js": 3 * 1024,
 };

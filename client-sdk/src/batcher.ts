@@ -15,7 +15,8 @@
  * (it remembers 8 batches per producer, more than MAX_IN_FLIGHT). A retry never stores a
  * record twice, and batches are never reordered.
  */
-import { FrameType, type ServerFrame, type WireRecord } from "@kaiten/protocol";
+import type { ServerFrame, WireRecord } from "@kaiten/protocol";
+import { ERROR, PRODUCE_ACK } from "./codes.ts";
 import { KaitenClientError } from "./errors.ts";
 import { encodeProduce, patchProduce } from "./frames.ts";
 import type { Link, LinkUser } from "./link.ts";
@@ -171,12 +172,12 @@ export class Batcher implements LinkUser {
   }
 
   frame(f: ServerFrame): boolean {
-    if (f.type !== FrameType.ProduceAck && f.type !== FrameType.Error) return false;
+    if (f.type !== PRODUCE_ACK && f.type !== ERROR) return false;
     let i = 0;
     while (i < this.#inFlight && this.#queue[i]?.requestId !== f.requestId) i++;
     // Not ours, or an answer to a frame forgotten after a refusal ahead of it.
     if (i === this.#inFlight) return false;
-    if (f.type === FrameType.ProduceAck) {
+    if (f.type === PRODUCE_ACK) {
       this.#retries = 0;
       const batch = this.#queue[i] as Batch;
       batch.calls.forEach((call, k) => {

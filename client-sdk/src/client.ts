@@ -3,7 +3,7 @@
  * producer and one subscription), topic metadata, the page's network and visibility events,
  * and the combined status shown to UIs.
  */
-import { renewable, type TokenSource, type Tokens, tokens } from "./auth.ts";
+import { authHeaders, renewable, type TokenSource, type Tokens, tokens } from "./auth.ts";
 import type { Ack } from "./batcher.ts";
 import { ClientCode, closedError, KaitenClientError } from "./errors.ts";
 import { combine, deferred, Emitter, State, type Status, same, status } from "./events.ts";
@@ -98,6 +98,7 @@ export class Client extends Emitter<ClientEvents> {
       WebSocket: globalThis.WebSocket as WebSocketClass,
       pingIntervalMs: 15_000,
       pongTimeoutMs: 5_000,
+      openTimeoutMs: 5_000,
       minDelayMs: 500,
       maxDelayMs: 15_000,
       random: Math.random,
@@ -220,8 +221,7 @@ export class Client extends Emitter<ClientEvents> {
       let token: string | undefined;
       try {
         token = await this.#tokens.get(refused);
-        const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-        const res = await (this.#o.fetch ?? fetch)(url, { headers });
+        const res = await (this.#o.fetch ?? fetch)(url, { headers: authHeaders(token) });
         const body = await res.json();
         if (res.ok) return body;
         e = new KaitenClientError(body.error.code, body.error.message);
@@ -285,9 +285,8 @@ export class Client extends Emitter<ClientEvents> {
   }
 }
 
-/** A producer id. randomUUID is missing outside secure contexts (a plain-http page). */
-const randomId = (): string =>
-  crypto.randomUUID?.() ?? `${Math.random()}${Date.now()}`.replace("0.", "");
+/** A producer id (opaque, at most 64 bytes). randomUUID is missing outside secure contexts (a plain-http page). */
+const randomId = (): string => crypto.randomUUID?.() ?? `${Math.random()}${Date.now()}`;
 
 export function createClient(options: ClientOptions): Client {
   return new Client(options);

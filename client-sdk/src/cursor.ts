@@ -1,7 +1,7 @@
 /**
  * Reading big-endian fields and varints (§3.3) from received bytes, in place. It replaces the
  * protocol package's Reader in the SDK's bundle: the frames and chunks a broker sends are
- * trusted to be well formed, so bounds are checked once per frame or record (`check`), not
+ * trusted to be well formed, so bounds are checked once per frame or record (decodeServerFrame, Chunk.next), not
  * per field, and a value past 2^53 is not looked for.
  */
 import { KaitenClientError } from "./errors.ts";
@@ -11,15 +11,28 @@ export const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 export const malformed = () => new KaitenClientError("MALFORMED_FRAME", "malformed frame");
 
+/** Where the last varint read by `uvar` ended. */
+export let end = 0;
+
+/** An unsigned varint (§3.3) at `p`; one-byte ones, most of them, take the short way. */
+export function uvar(b: Uint8Array, p: number): number {
+  let byte = b[p++] as number;
+  let n = byte & 127;
+  for (let scale = 128; byte > 127; scale *= 128) {
+    byte = b[p++] as number;
+    n += (byte & 127) * scale;
+  }
+  end = p;
+  return n;
+}
+
+/** Moves past a length-prefixed field at `p`; returns where it ends. */
+export const over = (b: Uint8Array, p: number): number => uvar(b, p) + end;
+
 export class Cursor {
   p = 0;
 
   constructor(readonly b: Uint8Array) {}
-
-  /** Throws unless the fields read so far were all inside the bytes. */
-  check(): void {
-    if (this.p > this.b.length) throw malformed();
-  }
 
   u8(): number {
     return this.b[this.p++] as number;
@@ -38,25 +51,14 @@ export class Cursor {
   }
 
   varint(): number {
-    let n = 0;
-    let scale = 1;
-    let byte: number;
-    do {
-      byte = this.u8();
-      n += (byte & 127) * scale;
-      scale *= 128;
-    } while (byte > 127);
-    return n;
-  }
-
-  /** Moves past a length-prefixed field (varint length); returns its length. */
-  skip(n = this.varint()): number {
-    this.p += n;
+    const n = uvar(this.b, this.p);
+    this.p = end;
     return n;
   }
 
   /** A length-prefixed field as text. */
   text(n = this.varint()): string {
-    return decoder.decode(this.b.subarray(this.p, this.p + this.skip(n)));
+    this.p += n;
+    return decoder.decode(this.b.subarray(this.p - n, this.p));
   }
 }

@@ -3,7 +3,7 @@
  * `code` and a `retriable` flag. Broker codes are those of docs/PROTOCOL.md §8; the SDK adds
  * a few of its own for conditions that never reach the wire.
  */
-import { type ErrorName, errorName } from "@kaiten/protocol";
+import type { ErrorName } from "@kaiten/protocol";
 
 /**
  * The broker's retriable codes (§8), and the SDK's own. Kept here rather than bundling the
@@ -16,6 +16,22 @@ export const RETRIABLE: ReadonlySet<string> = new Set([
   "TOO_MANY_SUBSCRIBERS",
   "CONNECTION_LOST",
 ]);
+
+/**
+ * The broker's error names by code (§8), from 1: a list in one string costs the entry less
+ * than the protocol's table and its reverse map; test/errors.test.ts checks it against that table.
+ */
+// Pure: an entry that never names an error (/group) drops the list.
+const NAMES = /* @__PURE__ */ (
+  "MALFORMED_FRAME UNKNOWN_FRAME_TYPE FRAME_TOO_LARGE RECORD_TOO_LARGE INVALID_BATCH INVALID_TOPIC " +
+  "UNKNOWN_TOPIC INVALID_PARTITION INVALID_OFFSET OFFSET_OUT_OF_RANGE EPOCH_MISMATCH PRODUCER_FENCED " +
+  "SEQUENCE_GAP DUPLICATE_TOO_OLD ALREADY_SUBSCRIBED NOT_SUBSCRIBED TOPIC_EXISTS INVALID_REQUEST " +
+  "THROTTLED INTERNAL TOO_MANY_SUBSCRIBERS TOPIC_DELETED UNSUPPORTED_VERSION NOT_FOUND UNAUTHENTICATED " +
+  "FORBIDDEN TOKEN_EXPIRED AUTH_NOT_CONFIGURED LIMIT_EXCEEDED UNKNOWN_MEMBER FENCED GROUP_NOT_EMPTY"
+).split(" ");
+
+/** The name of error `code` (§8); undefined for a code this SDK does not know. */
+export const errorName = (code: number): ErrorName | undefined => NAMES[code - 1] as ErrorName;
 
 /** Codes raised by the SDK itself. */
 export const ClientCode = {

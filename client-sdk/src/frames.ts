@@ -6,15 +6,19 @@
  * of the entry's 8 KB budget. test/frames.test.ts checks both functions byte for byte
  * against encodeFrame and decodeFrame for every frame type, so the layouts cannot drift.
  */
+import type { ClientFrame, ServerFrame, WireRecord } from "@kaiten/protocol";
 import {
-  type ClientFrame,
-  errorName,
-  FrameType,
-  type ServerFrame,
-  type WireRecord,
-} from "@kaiten/protocol";
+  CREDIT,
+  ERROR,
+  PRODUCE,
+  PRODUCE_ACK,
+  RECORDS,
+  SUBSCRIBE,
+  SUBSCRIBED,
+  UNSUBSCRIBED,
+} from "./codes.ts";
 import { Cursor, malformed } from "./cursor.ts";
-import { KaitenClientError } from "./errors.ts";
+import { errorName, KaitenClientError } from "./errors.ts";
 import { utf8 } from "./serde.ts";
 
 /**
@@ -44,7 +48,7 @@ export function encodeProduce(producerId: string, records: readonly WireRecord[]
     p += b.length;
   };
   const base = records[0]?.timestamp ?? 0;
-  out[0] = FrameType.Produce;
+  out[0] = PRODUCE;
   out[5] = id.length;
   out.set(id, 6);
   // Then epoch and sequence, and the batch: base offset 0, base timestamp, count, length.
@@ -80,12 +84,12 @@ export function patchProduce(f: Uint8Array, requestId: number, epoch: number, se
 
 /** SUBSCRIBE, CREDIT and UNSUBSCRIBE frames; PRODUCE frames come from `encodeProduce`. */
 export function encodeClientFrame(f: Exclude<ClientFrame, { type: 1 }>): Uint8Array {
-  const key = f.type === FrameType.Subscribe ? f.key : null;
-  const out = new Uint8Array(f.type === FrameType.Subscribe ? 24 + (key?.length ?? 0) : 5);
+  const key = f.type === SUBSCRIBE ? f.key : null;
+  const out = new Uint8Array(f.type === SUBSCRIBE ? 24 + (key?.length ?? 0) : 5);
   const view = new DataView(out.buffer);
   out[0] = f.type;
-  view.setUint32(1, f.type === FrameType.Credit ? f.credit : f.requestId);
-  if (f.type === FrameType.Subscribe) {
+  view.setUint32(1, f.type === CREDIT ? f.credit : f.requestId);
+  if (f.type === SUBSCRIBE) {
     out[5] = f.from;
     view.setUint32(6, f.position / 2 ** 32);
     view.setUint32(10, f.position % 2 ** 32);
@@ -103,11 +107,11 @@ export function decodeServerFrame(bytes: Uint8Array): ServerFrame {
   const r = new Cursor(bytes);
   const type = r.u8();
   let f: ServerFrame;
-  if (type === FrameType.Records) {
+  if (type === RECORDS) {
     f = { type, nextOffset: r.u64(), highWatermark: r.u64(), batches: bytes.subarray(17) };
     // The chunk fills the rest of the frame (§5.4).
     r.p = Math.max(r.p, bytes.length);
-  } else if (type === FrameType.ProduceAck) {
+  } else if (type === PRODUCE_ACK) {
     f = {
       type,
       requestId: r.u32(),
@@ -116,7 +120,7 @@ export function decodeServerFrame(bytes: Uint8Array): ServerFrame {
       epoch: r.u32(),
       duplicate: flag(r),
     };
-  } else if (type === FrameType.Subscribed) {
+  } else if (type === SUBSCRIBED) {
     f = {
       type,
       requestId: r.u32(),
@@ -125,8 +129,8 @@ export function decodeServerFrame(bytes: Uint8Array): ServerFrame {
       earliestOffset: r.u64(),
       highWatermark: r.u64(),
     };
-  } else if (type === FrameType.Unsubscribed) f = { type, requestId: r.u32() };
-  else if (type === FrameType.Error) {
+  } else if (type === UNSUBSCRIBED) f = { type, requestId: r.u32() };
+  else if (type === ERROR) {
     const requestId = r.u32();
     const code = errorName(r.u16());
     const retriable = flag(r);

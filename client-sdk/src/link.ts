@@ -4,8 +4,9 @@
  * says the network or the tab is back. The producer and one subscription of a partition
  * share a link; each is a LinkUser that sends again what it needs whenever a socket opens.
  */
-import { FrameType, PING, type ServerFrame, SUBPROTOCOL } from "@kaiten/protocol";
-import { authFrame, renewable, type Tokens } from "./auth.ts";
+import { PING, type ServerFrame, SUBPROTOCOL } from "@kaiten/protocol";
+import { authHeaders, renewable, type Tokens } from "./auth.ts";
+import { AUTHED, ERROR } from "./codes.ts";
 import { ClientCode, closeError, KaitenClientError } from "./errors.ts";
 import { State, type Status, status } from "./events.ts";
 import { decodeServerFrame } from "./frames.ts";
@@ -35,6 +36,13 @@ export interface LinkOptions {
   pingIntervalMs: number;
   /** A socket that answers nothing for this long after a ping is dead. Default: 5_000 */
   pongTimeoutMs: number;
+  /**
+   * A socket not open this long after it was made is dropped and counts as one that closed
+   * before opening (a proxy that holds the upgrade and never answers; "auto" then checks for
+   * the HTTP transport). The bound grows by as much with each failed attempt in a row, so a
+   * slow network still opens. Default: 5_000 (centrifuge-js's `timeout`, which bounds its connect)
+   */
+  openTimeoutMs: number;
   /** Cap of the first reconnect delay; the cap doubles per attempt. Default: 500 */
   minDelayMs: number;
   /** Largest reconnect delay. Default: 15_000 */
@@ -75,9 +83,10 @@ export class Link {
   #retry: ReturnType<typeof setTimeout> | undefined;
   #ping: ReturnType<typeof setInterval> | undefined;
   #pong: ReturnType<typeof setTimeout> | undefined;
-  #renew: ReturnType<typeof setTimeout> | undefined;
-  /** The token of the current socket; the broker's refusal of it asks the token function for another. */
-  #token: string | undefined;
+  /** @internal The in-band refresh's timer (renew.ts). */
+  refresh: ReturnType<typeof setTimeout> | undefined;
+  /** @internal The token of the current socket; the broker's refusal of it asks the token function for another. */
+  bearer: string | undefined;
   #refused: string | undefined;
   /** A new token was asked for after a 401, and no socket has been healthy since: the next 401 is final. */
   #renewed = false;
@@ -101,12 +110,12 @@ export class Link {
   }
 
   #open(token: string | undefined): void {
-    this.#token = token;
+    this.bearer = token;
     const url = token ? `${this.url}?token=${encodeURIComponent(token)}` : this.url;
     // A constructor that throws (no WebSocket class on Node without the option) throws to the
     // produce or subscribe call that opened this link.
     const ws = new this.#o.WebSocket(url, SUBPROTOCOL, {
-      headers: token ? { authorization: `Bearer ${token}` } : {},
+      headers: authHeaders(token),
       // `ws` offers permessage-deflate unless told not to, and the broker accepts it: every
       // frame would then be compressed by one side and inflated by the other, which cost
       // more CPU than anything else on the receive path. Browsers ignore this argument.
@@ -121,10 +130,18 @@ export class Link {
     ws.onmessage = (e) => this.#message(e.data);
     // A refusal is an ERROR frame with request id 0 and then close code 4000 + its code (§9):
     // the close code alone says what the refusal was.
-    ws.onclose = (e) => {
+    const closed = (e: { code: number; reason: string }) => {
       this.#o.lost(this);
       this.#down(closeError(e.code, e.reason));
     };
+    ws.onclose = closed;
+    // Nothing else ends a handshake a proxy holds unanswered. The ping field holds this timer
+    // until the socket opens, then the ping interval: clearTimeout clears either (one list of
+    // timers in browsers and Workers, one Timeout class in Node).
+    this.#ping = setTimeout(
+      () => closed({ code: 1006, reason: "not open in time" }),
+      this.#o.openTimeoutMs * (this.#attempt + 1),
+    );
     // An error event is always followed by a close event, which does the work.
     ws.onerror = noop;
   }
@@ -154,9 +171,10 @@ export class Link {
   }
 
   #opened(): void {
+    clearTimeout(this.#ping);
     this.isOpen = true;
     this.#ping = setInterval(() => this.#sendPing(), this.#o.pingIntervalMs);
-    this.#schedule();
+    this.#o.tokens?.watch?.(this);
     this.#setStatus(status(State.Open));
     for (const u of [...this.users]) u.opened();
   }
@@ -177,10 +195,10 @@ export class Link {
     const bytes = data instanceof Uint8Array ? data : new Uint8Array(data as ArrayBuffer);
     // AUTHED: the socket holds the new token (§15.4). A refused AUTH is an ERROR no user
     // claims; the old token then holds until the broker closes with TOKEN_EXPIRED.
-    if (bytes[0] === FrameType.Authed) {
+    if (bytes[0] === AUTHED) {
       this.#attempt = 0;
       this.#renewed = false;
-      this.#schedule();
+      this.#o.tokens?.watch?.(this);
       return;
     }
     let frame: ServerFrame;
@@ -190,7 +208,7 @@ export class Link {
       console.error(error);
       return;
     }
-    if (frame.type === FrameType.Error) {
+    if (frame.type === ERROR) {
       // Request id 0: a refusal (the close code that follows carries it) or a frame of ours the broker could not read.
       if (!frame.requestId) return;
       // A healthy answer ends the backoff; a socket that opens and is refused must not.
@@ -201,27 +219,9 @@ export class Link {
     for (const u of this.users) if (u.frame(frame, bytes.length)) return;
   }
 
-  /** Refreshes the socket's token in-band (AUTH) when it is due, with no drop and no gap. */
-  #schedule(): void {
-    const tokens = this.#o.tokens;
-    if (!tokens?.renews) return;
-    clearTimeout(this.#renew);
-    // At least a second apart: a token already near its end must not make a busy loop.
-    const wait = Math.max(1_000, Math.min(tokens.due() - Date.now(), 2 ** 31 - 1));
-    this.#renew = setTimeout(async () => {
-      try {
-        // Not the socket's token: a timer may fire a little early, before it is due.
-        const token = (await tokens.get(this.#token)) as string;
-        if (this.send(authFrame(token))) this.#token = token;
-      } catch {
-        this.#schedule();
-      }
-    }, wait);
-  }
-
   /** The socket is gone: tell the users, then retry unless the error says it is pointless. */
   #down(error: KaitenClientError, fatal = !error.retriable): void {
-    const token = this.#token;
+    const token = this.bearer;
     this.#detach();
     if (this.status.state === State.Closed) return;
     // A 401: the token function is asked once more, and the next socket opens at once.
@@ -245,10 +245,10 @@ export class Link {
   #detach(code?: number): void {
     const ws = this.#ws;
     clearTimeout(this.#retry);
-    clearInterval(this.#ping);
+    clearTimeout(this.#ping);
     clearTimeout(this.#pong);
-    clearTimeout(this.#renew);
-    this.#ws = this.#retry = this.#ping = this.#pong = this.#renew = undefined;
+    clearTimeout(this.refresh);
+    this.#ws = this.#retry = this.#ping = this.#pong = this.refresh = undefined;
     this.isOpen = false;
     if (!ws) return;
     ws.onopen = ws.onmessage = ws.onclose = null;

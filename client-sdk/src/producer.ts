@@ -4,7 +4,6 @@
  * and routed to partitions: by key with Kafka's murmur2, keyless ones to one partition per
  * batch, rotating (Kafka's sticky partitioner).
  */
-import { partitionForKey } from "@kaiten/protocol";
 import { type Ack, Batcher, type BatcherOptions, type Call, settle } from "./batcher.ts";
 import { KaitenClientError } from "./errors.ts";
 import type { Link, LinkUser } from "./link.ts";
@@ -29,6 +28,24 @@ export interface Host {
   release(link: Link | undefined, user: LinkUser): void;
   nextRequestId(): number;
   backoff(attempt: number): number;
+}
+
+let keys: typeof import("./keys.ts") | undefined;
+/**
+ * The key partitioner (keys.ts), loaded with the first key: it costs the main entry nothing,
+ * and the first keyed call, which looks its topic up anyway, waits for both at once. While it
+ * cannot load (offline) it is tried again every 2 s, as the topic lookup is retried: a keyed
+ * call waits for the network instead of failing.
+ */
+export async function partitioner() {
+  while (!keys) {
+    try {
+      keys = await import("./keys.ts");
+    } catch {
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+  }
+  return keys;
 }
 
 export class Producer {
@@ -66,13 +83,16 @@ export class Producer {
     wires: ReturnType<typeof toWire>[],
     call: Call,
   ) {
-    const { partitionCount: n, maxRecordBytes } = await this.#host.topicInfo(topic);
+    const [{ partitionCount: n, maxRecordBytes }, k] = await Promise.all([
+      this.#host.topicInfo(topic),
+      wires.some(([w]) => w.key) && partitioner(),
+    ]);
     // Checked here, not by the broker: a refused record would fail every record sharing its batch.
     // (A partition that does not exist is refused by the broker: its socket closes with 4008.)
     const partitions = wires.map(([w, size], i) => {
       if (size > maxRecordBytes)
         throw new KaitenClientError("RECORD_TOO_LARGE", `${size} > ${maxRecordBytes} bytes`);
-      return records[i]?.partition ?? (w.key ? partitionForKey(w.key, n) : undefined);
+      return records[i]?.partition ?? (w.key && k ? k.partitionForKey(w.key, n) : undefined);
     });
     while (this.#queued && this.#queued + wires.length > this.#o.maxQueued) {
       await new Promise<void>((wake) => this.#waiters.push(wake));

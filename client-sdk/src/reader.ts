@@ -4,7 +4,19 @@
  * ways a position can be lost reported, never skipped: OFFSET_OUT_OF_RANGE becomes a gap
  * (the offsets retention removed) and EPOCH_MISMATCH a reset (the log was recreated).
  */
-import { FrameType, type ServerFrame, StartFrom } from "@kaiten/protocol";
+import type { ServerFrame, StartFrom } from "@kaiten/protocol";
+import {
+  CREDIT,
+  ERROR,
+  FROM_EARLIEST,
+  FROM_OFFSET,
+  PRODUCE_ACK,
+  RECORDS,
+  SUBSCRIBE,
+  SUBSCRIBED,
+  UNSUBSCRIBE,
+  UNSUBSCRIBED,
+} from "./codes.ts";
 import { fromFrame, type KaitenClientError } from "./errors.ts";
 import { encodeClientFrame } from "./frames.ts";
 import type { Link, LinkUser } from "./link.ts";
@@ -103,9 +115,9 @@ export class Reader implements LinkUser {
     this.#owed = 0;
     this.link.send(
       encodeClientFrame({
-        type: FrameType.Subscribe,
+        type: SUBSCRIBE,
         requestId: this.#requestId,
-        ...(at === undefined ? this.#start : { from: StartFrom.Offset, position: at }),
+        ...(at === undefined ? this.#start : { from: FROM_OFFSET, position: at }),
         epoch: this.#epoch,
         credit: this.#host.credit,
         key: this.#host.key,
@@ -119,15 +131,14 @@ export class Reader implements LinkUser {
   }
 
   frame(f: ServerFrame, bytes: number): boolean {
-    if (f.type === FrameType.Records) {
+    if (f.type === RECORDS) {
       if (this.#requestId) this.#records(f.batches, f.nextOffset, bytes);
       return true;
     }
-    if (f.type === FrameType.Unsubscribed) return true;
-    if (f.type === FrameType.ProduceAck || f.requestId !== this.#requestId || !this.#requestId)
-      return false;
-    if (f.type === FrameType.Subscribed) this.#subscribed(f.epoch, f.startOffset);
-    else if (f.type === FrameType.Error) this.#refused(fromFrame(f));
+    if (f.type === UNSUBSCRIBED) return true;
+    if (f.type === PRODUCE_ACK || f.requestId !== this.#requestId || !this.#requestId) return false;
+    if (f.type === SUBSCRIBED) this.#subscribed(f.epoch, f.startOffset);
+    else if (f.type === ERROR) this.#refused(fromFrame(f));
     return true;
   }
 
@@ -170,7 +181,7 @@ export class Reader implements LinkUser {
       this.#reset ??= { partition: this.partition, previousEpoch: this.#epoch, epoch };
       this.#next = undefined;
       this.#epoch = 0;
-      Object.assign(this.#start, { from: StartFrom.Earliest, position: 0 });
+      Object.assign(this.#start, { from: FROM_EARLIEST, position: 0 });
     };
     if (code === "OFFSET_OUT_OF_RANGE") {
       // Below the earliest offset, the records in between are gone: a gap, then on from the
@@ -207,7 +218,7 @@ export class Reader implements LinkUser {
     // Granting in halves keeps the broker sending while the consumer keeps up, in few frames.
     this.#owed += credit;
     if (this.#owed * 2 >= this.#host.credit) {
-      this.link.send(encodeClientFrame({ type: FrameType.Credit, credit: this.#owed }));
+      this.link.send(encodeClientFrame({ type: CREDIT, credit: this.#owed }));
       this.#owed = 0;
     }
   }
@@ -217,7 +228,7 @@ export class Reader implements LinkUser {
     clearTimeout(this.#retry);
     if (this.#requestId && this.link.users.size > 1) {
       this.link.send(
-        encodeClientFrame({ type: FrameType.Unsubscribe, requestId: this.#host.nextRequestId() }),
+        encodeClientFrame({ type: UNSUBSCRIBE, requestId: this.#host.nextRequestId() }),
       );
     }
     this.#requestId = 0;

@@ -4,29 +4,12 @@
  * headers are decoded the first time they are read. No record objects are made ahead of
  * the consumer, and a value nobody reads is never decoded.
  */
-import { ValueFormat } from "@kaiten/protocol";
-import { Cursor, decoder, malformed } from "./cursor.ts";
+
+import { JSON_VALUE } from "./codes.ts";
+import { Cursor, decoder, end, malformed, over, uvar } from "./cursor.ts";
 import type { Rec, Serde } from "./serde.ts";
 
 const UNSET = Symbol();
-
-/** Where the last varint read by `uvar` ended. */
-let end = 0;
-
-/** An unsigned varint (§3.3) at `p`; one-byte ones, most of them, take the short way. */
-function uvar(b: Uint8Array, p: number): number {
-  let byte = b[p++] as number;
-  let n = byte & 127;
-  for (let scale = 128; byte > 127; scale *= 128) {
-    byte = b[p++] as number;
-    n += (byte & 127) * scale;
-  }
-  end = p;
-  return n;
-}
-
-/** Moves past a length-prefixed field at `p`; returns where it ends. */
-const over = (b: Uint8Array, p: number): number => uvar(b, p) + end;
 
 /** A received record. `key`, `value` and `headers` are decoded when first read; `toJSON()` gives a plain object. */
 class Received<T = unknown> implements Rec<T> {
@@ -79,7 +62,7 @@ class Received<T = unknown> implements Rec<T> {
       // more than reading the rest of the record (slice() one to keep it alone). A plain
       // Uint8Array even when `ws` handed over a Buffer.
       const bytes = new Uint8Array(b.buffer, b.byteOffset + end, n);
-      this.#value = this.#s.deserialize(bytes, this.#attrs >> 1 === ValueFormat.Json);
+      this.#value = this.#s.deserialize(bytes, this.#attrs >> 1 === JSON_VALUE);
     }
     return this.#value as T;
   }
@@ -91,12 +74,11 @@ class Received<T = unknown> implements Rec<T> {
     if (!this.#headers) {
       const c = new Cursor(this.#b);
       c.p = over(this.#b, this.#valueAt());
-      const out: Record<string, string> = {};
-      for (let n = c.varint(); n > 0; n--) {
-        const k = c.text();
-        out[k] = c.text();
-      }
-      this.#headers = out;
+      // Pairs, then fromEntries: a header named "__proto__" stays a header (`out[k] =` would
+      // set the object's prototype and drop it).
+      this.#headers = Object.fromEntries(
+        Array.from({ length: c.varint() }, () => [c.text(), c.text()]),
+      );
     }
     return this.#headers;
   }

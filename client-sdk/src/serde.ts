@@ -2,7 +2,8 @@
  * Records as applications see them, and their conversion to and from the wire (§4). Values
  * are JSON by default; `Uint8Array` and strings travel as raw bytes; a Serde changes that.
  */
-import { ValueFormat, type WireRecord } from "@kaiten/protocol";
+import type { WireRecord } from "@kaiten/protocol";
+import { BYTES, JSON_VALUE } from "./codes.ts";
 import { ClientCode, KaitenClientError } from "./errors.ts";
 
 export interface Serde {
@@ -87,6 +88,6 @@ export function toWire(r: ProduceRecord, serde: Serde): [WireRecord, number] {
   for (const [k, v] of headers) size += typeof v === "string" ? utf8(k + v).length : Number.NaN;
   if (!(Number.isSafeInteger(timestamp) && timestamp >= 0 && size >= 0))
     throw invalid("header or timestamp");
-  const format = value.json ? ValueFormat.Json : ValueFormat.Bytes;
+  const format = value.json ? JSON_VALUE : BYTES;
   return [{ key, value: value.bytes, format, headers, timestamp }, size];
 }

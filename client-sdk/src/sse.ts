@@ -6,7 +6,9 @@
  * `records` event a RECORDS frame; PRODUCE becomes `POST /records` (§11.2) with the batch's
  * partition, producer id, epoch and sequence, its answer a PRODUCE_ACK or an ERROR. So the
  * readers, the batcher and the link keep every rule they have over WebSocket: positions,
- * gaps and resets, credit, sequences, retries, token refresh, backoff.
+ * gaps and resets, credit, sequences, retries, token refresh, backoff. Behind a proxy that
+ * buffers responses (an SSE stream that delivers no byte), a partition reads by long-poll
+ * (§17.1) instead, from the same positions.
  *
  * Loaded with a dynamic import, only by a client that uses it: the main entry stays small.
  */
@@ -32,6 +34,7 @@ import {
   ValueFormat,
   type WireRecord,
 } from "@kaiten/protocol";
+import { authHeaders } from "./auth.ts";
 import type { ClientOptions } from "./client.ts";
 import type { Link, LinkOptions, WebSocketClass, WebSocketLike } from "./link.ts";
 
@@ -43,6 +46,8 @@ export const MAX_QUEUED = 16;
 const SILENCE_MS = 45_000;
 /** A request (not a stream) unanswered for this long is lost: the socket drops and the link reconnects. */
 const REQUEST_MS = 30_000;
+/** The longest wait asked of a long-poll (§17.1), below REQUEST_MS. */
+const POLL_WAIT_MS = 20_000;
 
 type Json = Record<string, unknown>;
 /**
@@ -83,8 +88,16 @@ interface Sub {
   wake?: (() => void) | undefined;
 }
 
-/** The link's WebSocket class for the HTTP transport: requests go through `fetchFn`. */
-export function httpSocket(fetchFn: typeof fetch): WebSocketClass {
+/**
+ * The link's WebSocket class for the HTTP transport: requests go through `fetchFn`; `o` gives
+ * the open timeout, which also bounds an SSE stream's first bytes.
+ */
+export function httpSocket(
+  fetchFn: typeof fetch,
+  o: Pick<LinkOptions, "openTimeoutMs">,
+): WebSocketClass {
+  /** Partitions (their URLs) whose SSE streams something on the way holds: read by long-poll for the client's life. */
+  const polled = new Set<string>();
   return class HttpSocket implements WebSocketLike {
     binaryType = "arraybuffer";
     onopen: ((event: unknown) => void) | null = null;
@@ -385,29 +398,85 @@ export function httpSocket(fetchFn: typeof fetch): WebSocketClass {
       });
       for (;;) {
         const opened = Date.now();
+        const poll = polled.has(this.#partitionUrl);
+        const next = await (poll ? this.#poll(s, at, epoch) : this.#sse(s, at, epoch));
+        if (!next || s !== this.#sub) return;
+        [at, epoch] = next;
+        // The server ends each stream after 5 minutes or at the token's expiry (§17.2);
+        // one that ends at once is not reopened faster than its `retry: 1000` asks. A
+        // long-poll waits at the broker instead.
+        const wait = 1_000 - (Date.now() - opened);
+        if (!poll && wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (s !== this.#sub) return;
+      }
+    }
+
+    /**
+     * One SSE response from `at`: where the next read starts, or nothing when the
+     * subscription ended here. The broker writes `retry: 1000` as soon as the stream starts
+     * (§17.2): no byte within twice the open timeout means something on the way holds the
+     * stream (a proxy that buffers responses until they end). The partition then reads by
+     * long-poll, whose answers end and so get through, from the same position.
+     */
+    async #sse(s: Sub, at: number, epoch: number): Promise<[number, number] | undefined> {
+      const ctl = new AbortController();
+      const abort = () => ctl.abort();
+      s.stop.signal.addEventListener("abort", abort);
+      let held = false;
+      const timer = setTimeout(() => {
+        held = true;
+        polled.add(this.#partitionUrl);
+        abort();
+      }, 2 * o.openTimeoutMs);
+      try {
         const live = `${this.#partitionUrl}/records?live=sse&limit=1000&offset=${at}&epoch=${epoch}`;
         const res = await fetchFn(live, {
           headers: {
             accept: "text/event-stream",
             ...(this.#authorization ? { authorization: this.#authorization } : {}),
           },
-          signal: s.stop.signal,
+          signal: ctl.signal,
         });
         if (s !== this.#sub) return;
         if (!res.ok || !res.body) {
+          clearTimeout(timer);
           const body = await res.json().catch(() => undefined);
           if (s === this.#sub && !this.#failed(res, body)) this.#refused(s, body);
           return;
         }
-        const next = await this.#stream(s, res.body, at, epoch);
-        if (!next) return;
-        [at, epoch] = next;
-        // The server ends each stream after 5 minutes or at the token's expiry (§17.2);
-        // one that ends at once is not reopened faster than its `retry: 1000` asks.
-        const wait = 1_000 - (Date.now() - opened);
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        if (s !== this.#sub) return;
+        return await this.#stream(s, res.body, at, epoch, () => clearTimeout(timer));
+      } catch (error) {
+        // Held: nothing was read from this stream, so the long-poll starts where it would have.
+        if (held && s === this.#sub) return [at, epoch];
+        throw error;
+      } finally {
+        clearTimeout(timer);
+        s.stop.signal.removeEventListener("abort", abort);
       }
+    }
+
+    /** One long-poll from `at` (§17.1): its page goes to the reader as a `records` event would. */
+    async #poll(s: Sub, at: number, epoch: number): Promise<[number, number] | undefined> {
+      const url = `${this.#partitionUrl}/records?live=long-poll&limit=1000&wait=${POLL_WAIT_MS}&offset=${at}&epoch=${epoch}`;
+      const [res, page] = await this.#call(url, {}, s.stop.signal);
+      if (s !== this.#sub || this.#failed(res, page)) return;
+      // 416 and 409 as for SUBSCRIBE: the reader reports a gap or a reset and subscribes again.
+      if (!res.ok) return void this.#refused(s, page);
+      const next: [number, number] = [num(page, "nextOffset"), num(page, "epoch")];
+      // An empty page: the wait ran out with nothing committed.
+      if (!(get(page, "records") as Json[]).length) return next;
+      return (await this.#page(s, page as Json)) ? next : undefined;
+    }
+
+    /** A page to the reader as a RECORDS frame, once it has credit (§5.3); false if the subscription ended meanwhile. */
+    async #page(s: Sub, page: Json): Promise<boolean> {
+      const frame = encodeFrame(this.#records(s, page));
+      // With no credit left, nothing more is read (an SSE stream: TCP holds the broker back).
+      while (s === this.#sub && s.credit <= 0) await new Promise<void>((r) => (s.wake = r));
+      if (s !== this.#sub) return false;
+      s.credit -= frame.length;
+      this.onmessage?.({ data: frame });
+      return true;
     }
 
     /**
@@ -419,6 +488,7 @@ export function httpSocket(fetchFn: typeof fetch): WebSocketClass {
       body: ReadableStream<Uint8Array>,
       at: number,
       epoch: number,
+      bytes: () => void,
     ): Promise<[number, number] | undefined> {
       const reader = body.getReader();
       const text = new TextDecoder();
@@ -435,6 +505,7 @@ export function httpSocket(fetchFn: typeof fetch): WebSocketClass {
           watch();
           const { done, value } = await reader.read();
           if (done || s !== this.#sub) return done ? [at, epoch] : undefined;
+          bytes();
           pending += text.decode(value, { stream: true });
           for (let end = pending.indexOf("\n\n"); end >= 0; end = pending.indexOf("\n\n")) {
             const event = pending.slice(0, end);
@@ -449,13 +520,8 @@ export function httpSocket(fetchFn: typeof fetch): WebSocketClass {
             const json = JSON.parse(data) as Json;
             if (type === "records") {
               [at, epoch] = [num(json, "nextOffset"), num(json, "epoch")];
-              const frame = encodeFrame(this.#records(s, json));
               clearTimeout(silence);
-              // Credit (§5.3): with none left, the stream is not read (TCP holds the broker back).
-              while (s === this.#sub && s.credit <= 0) await new Promise<void>((r) => (s.wake = r));
-              if (s !== this.#sub) return;
-              s.credit -= frame.length;
-              this.onmessage?.({ data: frame });
+              if (!(await this.#page(s, json))) return;
               watch();
             } else if (type === "gap") {
               // Records in [from, to) are gone (§12): the reader reports the gap and asks from `to`.
@@ -537,16 +603,14 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
 /** What `use` reads and changes: the options every link of a client shares (link.ts), and the client's own. */
 type Shared = LinkOptions & Partial<Pick<ClientOptions, "url" | "fetch" | "transport">>;
 
-/** How long a probe WebSocket may take to open before it counts as failed. */
-const PROBE_MS = 10_000;
-
 /**
  * Decides when a client's sockets use this transport (README "Transports", PROTOCOL.md
  * §17.6). With `transport: "sse"`, or no WebSocket class: now. Else ("auto", loaded after a
  * socket closed before opening): once two sockets in a row closed before opening (that one
  * counts), it checks, as Ably checks WebSocket connectivity before it falls back: one more
  * WebSocket to the same partition, and `GET /v1`. WebSockets are blocked on the way (a proxy
- * that breaks upgrades) when the probe closes before opening (or has not opened in 10 s)
+ * that breaks upgrades, or holds them unanswered) when the probe closes before opening (or has
+ * not opened in twice `openTimeoutMs`: 10 s by default)
  * while plain HTTP reaches the broker: then the client moves to HTTP, for its life, and the
  * links waiting to reconnect retry at once. HTTP failing too means the network or the broker
  * is down; a probe that opens means the failures were the network's. Either way WebSockets
@@ -560,7 +624,7 @@ export function use(o: Shared): void {
   const switchOver = () => {
     switched = true;
     o.lost = () => {};
-    o.WebSocket = httpSocket(fetchFn);
+    o.WebSocket = httpSocket(fetchFn, o);
     for (const l of waiting) l.wake();
     waiting.clear();
   };
@@ -588,7 +652,7 @@ export function use(o: Shared): void {
   };
 }
 
-/** Whether one more WebSocket to `url` closes before it opens, or has not opened in PROBE_MS. */
+/** Whether one more WebSocket to `url` closes before it opens, or has not opened in twice the open timeout. */
 async function upgradeFails(o: Shared, url: string): Promise<boolean> {
   let token: string | undefined;
   try {
@@ -601,7 +665,7 @@ async function upgradeFails(o: Shared, url: string): Promise<boolean> {
     let ws: WebSocketLike;
     try {
       ws = new o.WebSocket(token ? `${url}?token=${encodeURIComponent(token)}` : url, SUBPROTOCOL, {
-        headers: token ? { authorization: `Bearer ${token}` } : {},
+        headers: authHeaders(token),
         perMessageDeflate: false,
       }) as WebSocketLike;
     } catch {
@@ -617,7 +681,7 @@ async function upgradeFails(o: Shared, url: string): Promise<boolean> {
       }
       resolve(failed);
     };
-    const timer = setTimeout(() => done(true), PROBE_MS);
+    const timer = setTimeout(() => done(true), 2 * o.openTimeoutMs);
     ws.onopen = () => done(false);
     ws.onclose = () => done(true);
     // `ws` on Node throws an 'error' nobody listens to when a connecting socket is closed.

@@ -4,11 +4,12 @@
  * credit), with positions to save and resume from, and gap and reset events when a position
  * could not be kept.
  */
-import { partitionForKey, StartFrom } from "@kaiten/protocol";
+import type { StartFrom } from "@kaiten/protocol";
+import { FROM_EARLIEST, FROM_LATEST, FROM_TIMESTAMP } from "./codes.ts";
 import { closedError, type KaitenClientError } from "./errors.ts";
 import { deferred, Emitter } from "./events.ts";
 import type { Link, LinkUser } from "./link.ts";
-import type { Host } from "./producer.ts";
+import { type Host, partitioner } from "./producer.ts";
 import {
   type Gap,
   type Item,
@@ -103,13 +104,17 @@ export class Subscription<T = unknown>
   }
 
   async #begin(): Promise<void> {
-    const { partitionCount: n } = await this.#host.topicInfo(this.topic);
     const o = this.#o;
-    if (this.#ended) return;
     const key = keyBytes(o.key);
+    const [{ partitionCount: n }, k] = await Promise.all([
+      this.#host.topicInfo(this.topic),
+      key && partitioner(),
+    ]);
+    if (this.#ended) return;
     // A partition that does not exist is refused by the broker (close code 4008): the subscription ends with it.
     const partitions = new Set(
-      o.partitions ?? (key ? [partitionForKey(key, n)] : Array.from({ length: n }, (_, p) => p)),
+      o.partitions ??
+        (key && k ? [k.partitionForKey(key, n)] : Array.from({ length: n }, (_, p) => p)),
     );
     const saved = this.#load();
     const host = this.#host;
@@ -309,8 +314,8 @@ export class Subscription<T = unknown>
 function startOf(from: From, partition: number, saved?: Positions): [Start, Position?] {
   const f = from as { offsets?: Positions; positions?: Positions; timestamp?: number };
   const at = saved?.[partition] ?? (f.offsets ?? f.positions)?.[partition];
-  const start = { from: StartFrom.Earliest as StartFrom, position: f.timestamp ?? 0 };
-  if (from === "latest") start.from = StartFrom.Latest;
-  if (f.timestamp !== undefined) start.from = StartFrom.Timestamp;
+  const start = { from: FROM_EARLIEST as StartFrom, position: f.timestamp ?? 0 };
+  if (from === "latest") start.from = FROM_LATEST;
+  if (f.timestamp !== undefined) start.from = FROM_TIMESTAMP;
   return [start, typeof at === "number" ? { offset: at, epoch: 0 } : at];
 }

@@ -5,7 +5,9 @@
  * never retried.
  */
 import { describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { jwtArgs, mint, testKeys } from "../../test/lib/auth.ts";
+import type * as Sdk from "../src/index.ts";
 import type { Status } from "../src/index.ts";
 import { client, take, topicName, useBroker } from "./support/setup.ts";
 
@@ -44,6 +46,27 @@ async function produceUntil(topic: string, stop: () => boolean, extra = 5): Prom
 }
 
 describe("tokens from a function (§15.4)", () => {
+  it("refreshes in-band with the built bundle too (dist/renew.js, loaded on demand, renamed as dist/index.js)", async () => {
+    // A path in a variable: the typechecker must not look for the bundle, which may not be built yet.
+    const bundle = "../dist/index.js";
+    const { createClient } = (await import(bundle)) as typeof Sdk;
+    const topic = topicName("dist-refresh");
+    await broker().createTopic(topic);
+    const { source, calls } = counted(() => mint({ scope: `subscribe:${topic}`, ttl: 5 }));
+    const c = createClient({ url: broker().url, WebSocket, token: source });
+    try {
+      const statuses: Status[] = [];
+      c.on("status", (s) => statuses.push(s));
+      const sub = c.subscribe<number>(topic, { from: "earliest" });
+      await sub.ready();
+      const sent = await produceUntil(topic, () => calls.length >= 2);
+      expect((await take(sub, sent.length)).map((r) => r.value)).toEqual(sent);
+      expect(statuses.map((s) => s.state)).not.toContain("reconnecting");
+    } finally {
+      await c.close();
+    }
+  });
+
   it("asks for a token at connect and again before it expires, and the subscription gets every record on one socket", async () => {
     const topic = topicName("refresh");
     await broker().createTopic(topic);

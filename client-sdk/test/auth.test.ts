@@ -7,8 +7,9 @@ import { decodeFrame, encodeFrame, FrameType } from "@kaiten/protocol";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { authFrame as authArbitrary } from "../../protocol/test/support/arbitraries.ts";
-import { authFrame, expiryOf, tokens } from "../src/auth.ts";
+import { tokens } from "../src/auth.ts";
 import { Link, type LinkUser } from "../src/link.ts";
+import { authFrame, expiryOf, renewing } from "../src/renew.ts";
 import { FakeSocket } from "./support/fake-socket.ts";
 
 /** An unsigned JWT-shaped token expiring `ttlS` seconds from now (the SDK never verifies). */
@@ -26,10 +27,11 @@ function setup(source: () => string | Promise<string>) {
       // No pings: the fake socket would not answer them.
       pingIntervalMs: 1e8,
       pongTimeoutMs: 5_000,
+      openTimeoutMs: 1e8,
       minDelayMs: 500,
       maxDelayMs: 15_000,
       random: () => 0.5,
-      tokens: tokens(source),
+      tokens: renewing(source),
       lost: () => {},
     },
     () => {},
@@ -61,6 +63,19 @@ afterEach(() => {
 });
 
 describe("tokens", () => {
+  it("gives a fixed token as it is, and loads the refresh code (renew.ts) only for a token function", async () => {
+    expect(tokens("t")).toEqual({ renews: false, get: expect.any(Function) });
+    expect(tokens("t").get()).toBe("t");
+    expect(tokens(undefined).get()).toBeUndefined();
+    vi.useRealTimers();
+    let n = 0;
+    const fn = tokens(() => `t${n++}`);
+    expect(fn.renews).toBe(true);
+    expect(await fn.get()).toBe("t0");
+    expect(await fn.get()).toBe("t0");
+    expect(await fn.get("t0")).toBe("t1");
+  });
+
   it("writes AUTH exactly as the protocol's encodeFrame, with the request id the client never uses (§15.4)", () => {
     fc.assert(
       fc.property(authArbitrary, (f) => {

@@ -21,6 +21,7 @@ function setup(o: Partial<ProducerOptions> = {}, partitionCount = 1) {
             WebSocket: FakeSocket,
             pingIntervalMs: 1e9,
             pongTimeoutMs: 1e9,
+            openTimeoutMs: 1e9,
             minDelayMs: 100,
             maxDelayMs: 1_000,
             random: () => 0.5,

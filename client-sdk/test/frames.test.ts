@@ -9,6 +9,8 @@ import {
   FrameType,
   KaitenError,
   type ServerFrame,
+  StartFrom,
+  ValueFormat,
 } from "@kaiten/protocol";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -25,6 +27,7 @@ import {
   unsubscribedFrame,
   unsubscribeFrame,
 } from "../../protocol/test/support/arbitraries.ts";
+import * as codes from "../src/codes.ts";
 import { KaitenClientError } from "../src/errors.ts";
 import {
   decodeServerFrame,
@@ -104,4 +107,15 @@ describe("the SDK's frame codec", () => {
       /frame type 3/,
     );
   });
+});
+
+it("writes the protocol's frame types, start positions and value formats as the same numbers (codes.ts)", () => {
+  // AUTH is written by renew.ts, off the main entry, with the protocol's own constant.
+  const types = Object.entries(FrameType).filter(([name]) => name !== "Auth");
+  const upper = (name: string) => name.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+  const mine = codes as Record<string, number>;
+  for (const [name, value] of types) expect(mine[upper(name)], name).toBe(value);
+  for (const [name, value] of Object.entries(StartFrom))
+    expect(mine[`FROM_${upper(name)}`], name).toBe(value);
+  expect([codes.BYTES, codes.JSON_VALUE]).toEqual([ValueFormat.Bytes, ValueFormat.Json]);
 });

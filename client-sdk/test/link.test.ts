@@ -8,6 +8,7 @@ const options = (random = () => 0.5): LinkOptions => ({
   WebSocket: FakeSocket,
   pingIntervalMs: 15_000,
   pongTimeoutMs: 5_000,
+  openTimeoutMs: 5_000,
   minDelayMs: 500,
   maxDelayMs: 15_000,
   random,
@@ -122,7 +123,8 @@ describe("backoff", () => {
     expect(FakeSocket.all).toHaveLength(1);
     link.wake();
     expect(FakeSocket.all).toHaveLength(2);
-    vi.advanceTimersByTime(60_000);
+    // Less than the second socket's open timeout (twice 5 s): only the delay could have fired.
+    vi.advanceTimersByTime(9_000);
     expect(FakeSocket.all).toHaveLength(2);
   });
 
@@ -137,6 +139,45 @@ describe("backoff", () => {
     });
     vi.advanceTimersByTime(60_000);
     expect(FakeSocket.all).toHaveLength(1);
+  });
+});
+
+describe("open timeout", () => {
+  it("drops a socket whose handshake is never answered, as one closed before opening, and allows more time on each attempt in a row", () => {
+    const lost: boolean[] = [];
+    const statuses: Status[] = [];
+    const link = new Link(
+      "ws://broker/v1/topics/t/partitions/0/ws",
+      { ...options(() => 0), lost: (l) => lost.push(l.isOpen) },
+      (l) => statuses.push(l.status),
+    );
+    link.connect();
+    vi.advanceTimersByTime(4_999);
+    expect(FakeSocket.live).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    // Told as a close before opening (what "auto" counts), then retried at once (random 0).
+    expect(lost).toEqual([false]);
+    expect(statuses.at(-1)).toMatchObject({
+      state: "reconnecting",
+      attempt: 1,
+      error: { code: "CONNECTION_LOST", message: "not open in time" },
+    });
+    expect(FakeSocket.all[0]?.closed).toBe(true);
+    vi.advanceTimersByTime(1);
+    expect(FakeSocket.all).toHaveLength(2);
+    vi.advanceTimersByTime(9_999);
+    expect(lost).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(lost).toEqual([false, false]);
+    // One that opens in time is kept, and its timer does not fire later.
+    vi.advanceTimersByTime(1);
+    expect(FakeSocket.all).toHaveLength(3);
+    FakeSocket.last.open();
+    FakeSocket.last.receive("pong");
+    vi.advanceTimersByTime(14_000);
+    expect(statuses.at(-1)?.state).toBe("open");
+    expect(lost).toHaveLength(2);
+    link.close();
   });
 });
 

@@ -3,7 +3,7 @@
  * protocol's decodeChunk decodes it, whatever the chunk, and nothing is decoded before it
  * is read.
  */
-import { decodeChunk, ValueFormat } from "@kaiten/protocol";
+import { decodeChunk, encodeBatch, ValueFormat } from "@kaiten/protocol";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { chunk } from "../../protocol/test/support/arbitraries.ts";
@@ -75,5 +75,24 @@ describe("records read in place", () => {
         expect(first.value).toBe("mine");
       }),
     );
+  });
+
+  it('keeps a header named "__proto__" as a header, and leaves the prototype alone', () => {
+    const bytes = encodeBatch([
+      {
+        key: null,
+        value: new Uint8Array(),
+        format: ValueFormat.Bytes,
+        headers: [
+          ["__proto__", "x"],
+          ["constructor", "y"],
+        ],
+        timestamp: 1,
+      },
+    ]);
+    const headers = (readAll(bytes)[0] as Rec).headers;
+    expect(Object.getOwnPropertyNames(headers)).toEqual(["__proto__", "constructor"]);
+    expect(Object.getOwnPropertyDescriptor(headers, "__proto__")?.value).toBe("x");
+    expect(Object.getPrototypeOf(headers)).toBe(Object.prototype);
   });
 });

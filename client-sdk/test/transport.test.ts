@@ -328,6 +328,73 @@ describe("a dead network under SSE", () => {
   });
 });
 
+describe("long-poll behind a proxy that buffers SSE (PROTOCOL.md §17.6)", () => {
+  it("reads by long-poll when an SSE stream delivers no byte, every record once and in order", async () => {
+    const topic = topicName("sse-buffered");
+    await broker().createTopic(topic);
+    const producer = client(broker().url);
+    await producer.produce(
+      topic,
+      [0, 1, 2].map((value) => ({ value })),
+    );
+    const p = await proxy();
+    p.bufferSse = true;
+    const c = client(p.url, { transport: "sse", ...fast, openTimeoutMs: 300 });
+    const got: Rec<number>[] = [];
+    const sub = c.subscribe<number>(topic, { from: "earliest" }, (r) => {
+      got.push(r);
+    });
+    await until(() => got.length === 3, 10_000, "the stored records");
+    // Live: records committed while the reader waits in a long-poll.
+    for (let i = 3; i < 9; i += 2) {
+      await producer.produce(topic, [{ value: i }, { value: i + 1 }]);
+      await until(() => got.length === i + 2, 10_000, `record ${i + 1}`);
+    }
+    expect(got.map((r) => [r.offset, r.value])).toEqual(
+      Array.from({ length: 9 }, (_, i) => [i, i]),
+    );
+    expect(sub.positions()[0]?.offset).toBe(9);
+    expect(p.seen.polls).toBeGreaterThanOrEqual(4);
+    // One held stream: the partition does not try SSE again.
+    expect(p.seen.sse).toBe(1);
+    expect(c.status.state).toBe("open");
+  });
+
+  it("moves a subscription from SSE to long-poll at the next offset when a proxy starts buffering, with no gap or duplicate", async () => {
+    const topic = topicName("sse-to-poll");
+    await broker().createTopic(topic, { partitions: 2 });
+    const p = await proxy();
+    const c = client(p.url, { transport: "sse", ...fast, openTimeoutMs: 300 });
+    const got: Rec<number>[] = [];
+    const sub = c.subscribe<number>(topic, { from: "earliest" }, (r) => {
+      got.push(r);
+    });
+    await sub.ready();
+    const producer = client(broker().url, { lingerMs: 1 });
+    const send = (from: number, n: number) =>
+      producer.produce(
+        topic,
+        Array.from({ length: n }, (_, i) => ({ key: `k${from + i}`, value: from + i })),
+      );
+    await send(0, 20);
+    await until(() => got.length === 20, 10_000, "records over SSE");
+    expect(p.seen.polls).toBe(0);
+    p.bufferSse = true;
+    p.cutAll();
+    await send(20, 20);
+    await until(() => got.length >= 40, 20_000, "records by long-poll");
+    await send(40, 10);
+    await until(() => got.length >= 50, 20_000, "more records by long-poll");
+    await new Promise((r) => setTimeout(r, 300));
+    const hw = await highWatermarks(topic);
+    expectEachOnce(got, { 0: hw[0] ?? 0, 1: hw[1] ?? 0 });
+    expect(got.map((r) => r.value).sort((x, y) => x - y)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+    expect(p.seen.polls).toBeGreaterThanOrEqual(2);
+  });
+});
+
 describe("idempotent produce over HTTP", () => {
   it("stores a request once when its answer was cut and the batch was sent again", async () => {
     const topic = topicName("sse-idem");
@@ -403,6 +470,44 @@ describe('transport: "auto"', () => {
     expect(p.seen.sse).toBeGreaterThanOrEqual(1);
     expect(p.seen.posts).toBeGreaterThanOrEqual(1);
     expect(c.status.state).toBe("open");
+  });
+
+  it("moves to SSE when a proxy holds WebSocket upgrades and never answers them (the open timeout, PROTOCOL.md §17.6)", async () => {
+    const topic = topicName("auto-held");
+    await broker().createTopic(topic);
+    const p = await proxy();
+    p.holdUpgrades = true;
+    const c = client(p.url, { ...fast, openTimeoutMs: 300 });
+    const statuses: Status[] = [];
+    c.on("status", (s) => statuses.push(s));
+    const sub = c.subscribe<number>(topic, { from: "earliest" });
+    await sub.ready();
+    const acks = await c.produce(topic, [{ value: 1 }, { value: 2 }]);
+    expect(acks).toEqual([0, 1].map((offset) => ({ partition: 0, offset })));
+    expect((await take(sub, 2)).map((r) => r.value)).toEqual([1, 2]);
+    // Two sockets timed out, then the probe; nothing was refused, only held.
+    expect(p.held).toBeGreaterThanOrEqual(3);
+    expect(p.refused).toBe(0);
+    expect(statuses.some((s) => s.error?.message === "not open in time")).toBe(true);
+    expect(p.seen.sse).toBeGreaterThanOrEqual(1);
+    expect(p.seen.posts).toBeGreaterThanOrEqual(1);
+    expect(c.status.state).toBe("open");
+  });
+
+  it('keeps retrying a held upgrade with transport: "websocket", and opens once the proxy lets it through', async () => {
+    const topic = topicName("ws-held");
+    await broker().createTopic(topic);
+    const p = await proxy();
+    p.holdUpgrades = true;
+    const c = client(p.url, { ...fast, transport: "websocket", openTimeoutMs: 200 });
+    const sub = c.subscribe<number>(topic, { from: "earliest" });
+    await until(() => p.held >= 3, 10_000, "held upgrades");
+    expect(c.status).toMatchObject({ state: "reconnecting" });
+    p.holdUpgrades = false;
+    await sub.ready();
+    await c.produce(topic, [{ value: 3 }]);
+    expect((await take(sub, 1))[0]?.value).toBe(3);
+    expect(p.seen.sse).toBe(0);
   });
 
   it("switches in the middle of a stream: the subscriber continues at the next offset, the producer's retried batches are stored once", async () => {

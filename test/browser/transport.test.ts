@@ -1,6 +1,7 @@
 /**
  * The built SDK in Chromium without working WebSockets: a page whose WebSocket is missing,
- * and a page behind a proxy that refuses upgrades. "auto" (the default) moves to Server-Sent
+ * a page behind a proxy that refuses upgrades, and one behind a proxy that holds them without
+ * answering (the open timeout, PROTOCOL.md §17.6). "auto" (the default) moves to Server-Sent
  * Events and HTTP produce (dist/sse.js, loaded on demand), and a subscriber switched in the
  * middle of a stream goes on at the next offset.
  */
@@ -15,7 +16,9 @@ const harness = useHarness({
      const topic = q.get("topic");
      // A page (or an extension, or a policy) that took WebSockets away.
      if (q.get("nows")) delete window.WebSocket;
-     const client = kaiten.createClient({ url: q.get("url") || "BROKER_URL", minDelayMs: 50, maxDelayMs: 500 });
+     const options = { url: q.get("url") || "BROKER_URL", minDelayMs: 50, maxDelayMs: 500 };
+     if (q.get("open")) options.openTimeoutMs = Number(q.get("open"));
+     const client = kaiten.createClient(options);
      window.recs = [];
      window.reader = client.subscribe(topic, { from: "earliest" }, (r) => { recs.push([r.offset, r.value]); });
      window.send = (values) => client.produce(topic, values.map((value) => ({ value })));
@@ -96,5 +99,53 @@ describe("the SDK in a browser without WebSockets", () => {
     expect(proxy.seen.sse).toBeGreaterThanOrEqual(1);
     expect(proxy.seen.posts).toBeGreaterThanOrEqual(1);
     expect(await p.evaluate(() => window.reader.positions()[0]?.offset)).toBe(10);
+  });
+
+  it("moves to SSE when a proxy holds WebSocket upgrades and never answers them (the open timeout)", async () => {
+    const h = harness();
+    const proxy = await ChaosProxy.start(h.broker.port);
+    proxies.push(proxy);
+    proxy.holdUpgrades = true;
+    const p = await (await h.context()).newPage();
+    const errors: string[] = [];
+    p.on("pageerror", (e) => errors.push(String(e)));
+    await p.goto(`${h.origin}/transport.html?topic=browser-held&url=${proxy.url}&open=500`);
+    await p.waitForFunction(() => window.reader !== undefined);
+    await p.evaluate(() => window.reader.ready());
+    const acks = await p.evaluate(() => window.send([0, 1, 2]));
+    expect(acks).toEqual([0, 1, 2].map((offset) => ({ partition: 0, offset })));
+    await p.waitForFunction(() => window.recs.length === 3);
+    expect((await p.evaluate(() => window.recs)).map((g) => g[0])).toEqual([0, 1, 2]);
+    // Two sockets and the probe were held, none refused: only the open timeout ended them.
+    expect(proxy.held).toBeGreaterThanOrEqual(3);
+    expect(proxy.refused).toBe(0);
+    expect(proxy.seen.sse).toBeGreaterThanOrEqual(1);
+    expect(await p.evaluate(() => window.requests("/dist/sse.js"))).toBe(1);
+    expect(errors).toEqual([]);
+  });
+
+  it("reads by long-poll behind a proxy that buffers SSE answers, every record once and in order", async () => {
+    const h = harness();
+    const proxy = await ChaosProxy.start(h.broker.port);
+    proxies.push(proxy);
+    proxy.bufferSse = true;
+    const p = await (await h.context()).newPage();
+    const errors: string[] = [];
+    p.on("pageerror", (e) => errors.push(String(e)));
+    await p.goto(
+      `${h.origin}/transport.html?topic=browser-buffered&url=${proxy.url}&nows=1&open=300`,
+    );
+    await p.waitForFunction(() => window.reader !== undefined);
+    await p.evaluate(() => window.reader.ready());
+    await p.evaluate(() => window.send([0, 1, 2]));
+    await p.waitForFunction(() => window.recs.length === 3, undefined, { timeout: 10_000 });
+    await p.evaluate(() => window.send([3, 4]));
+    await p.waitForFunction(() => window.recs.length === 5, undefined, { timeout: 10_000 });
+    const got = await p.evaluate(() => window.recs);
+    expect(got).toEqual([0, 1, 2, 3, 4].map((n) => [n, n]));
+    expect(await p.evaluate(() => window.reader.positions()[0]?.offset)).toBe(5);
+    expect(proxy.seen.sse).toBe(1);
+    expect(proxy.seen.polls).toBeGreaterThanOrEqual(2);
+    expect(errors).toEqual([]);
   });
 });

@@ -26,8 +26,21 @@ export class ChaosProxy {
   refuseNext = 0;
   /** WebSocket upgrades refused. */
   refused = 0;
-  /** Requests seen, by kind: upgrades, SSE reads (`live=sse`), produce POSTs. */
-  seen = { upgrades: 0, sse: 0, posts: 0 };
+  /**
+   * Holds WebSocket upgrades while true: the connection stays open and the request is never
+   * answered (a proxy that does not understand the upgrade and waits for a body).
+   */
+  holdUpgrades = false;
+  /** WebSocket upgrades held unanswered. */
+  held = 0;
+  /**
+   * Buffers SSE answers while true: nothing of a `live=sse` answer, not even its headers,
+   * reaches the client until the broker's side of the connection ends (a proxy that buffers
+   * whole responses).
+   */
+  bufferSse = false;
+  /** Requests seen, by kind: upgrades, SSE reads (`live=sse`), long-polls, produce POSTs. */
+  seen = { upgrades: 0, sse: 0, polls: 0, posts: 0 };
   /** The next this many answers to a produce POST are cut before they reach the client (the broker stored the records). */
   cutAnswers = 0;
   /** Produce answers cut. */
@@ -50,11 +63,20 @@ export class ChaosProxy {
       proxy.connections++;
       // A POST on this connection whose answer is still to come.
       let posted = false;
+      // What the broker sent on a buffered SSE answer; undefined while not buffering.
+      let buffered: Buffer[] | undefined;
+      let holding = false;
       client.on("data", (d: Buffer) => {
+        if (holding) return;
         const head = d.subarray(0, 4096).toString("latin1");
         if (/^(GET|POST) /.test(head)) {
           if (/\r\nupgrade: *websocket/i.test(head)) {
             proxy.seen.upgrades++;
+            if (proxy.holdUpgrades) {
+              proxy.held++;
+              holding = true;
+              return;
+            }
             if (proxy.refuseUpgrades || proxy.refuseNext > 0) {
               proxy.refuseNext--;
               proxy.refused++;
@@ -65,7 +87,11 @@ export class ChaosProxy {
               return;
             }
           }
-          if (/^GET \S*live=sse/.test(head)) proxy.seen.sse++;
+          if (/^GET \S*live=sse/.test(head)) {
+            proxy.seen.sse++;
+            if (proxy.bufferSse) buffered = [];
+          }
+          if (/^GET \S*live=long-poll/.test(head)) proxy.seen.polls++;
           if (/^POST \S*\/records /.test(head)) {
             proxy.seen.posts++;
             posted = true;
@@ -81,7 +107,12 @@ export class ChaosProxy {
           return;
         }
         posted = false;
-        if (!proxy.#blackhole) client.write(d);
+        if (buffered) buffered.push(d);
+        else if (!proxy.#blackhole) client.write(d);
+      });
+      // A buffered answer goes out whole once the broker ended it.
+      upstream.on("end", () => {
+        if (buffered) client.end(Buffer.concat(buffered));
       });
       const end = () => {
         client.destroy();
@@ -89,7 +120,8 @@ export class ChaosProxy {
         proxy.#pairs.delete(pair);
       };
       client.on("close", end).on("error", end);
-      upstream.on("close", end).on("error", end);
+      // A buffered answer closes the client side itself once written (above).
+      upstream.on("close", () => buffered || end()).on("error", end);
       if (o.maxLifeMs) {
         const timer = setTimeout(() => {
           proxy.cuts++;
