@@ -32,6 +32,8 @@ import { partitionNumber, topicName } from "../core/paths.ts";
 import { autoCreateTopics, type SettingVars, topicDefaults } from "../core/settings.ts";
 import { checkPartition, lookup, TopicStore } from "../core/topic-store.ts";
 import type { PeerSocket, SubscriptionState } from "../core/types.ts";
+import { Assets, findDashboard } from "./assets.ts";
+import { HttpAdapter } from "./http.ts";
 import { type PartitionOwner, Partitions } from "./partitions.ts";
 import { type NodeSql, openSqlite, type Synchronous } from "./sqlite.ts";
 
@@ -69,6 +71,11 @@ export interface ServerOptions {
   vars?: SettingVars & AuthVars;
   /** Default: "FULL" (an ack means durable). Only benchmarks of the setting change it. */
   synchronous?: Synchronous;
+  /**
+   * The built dashboard served at `/`; null serves none. Default: the repository's
+   * dashboard/dist, found upwards from this file (findDashboard).
+   */
+  assetsDir?: string | null;
 }
 
 export interface RunningServer {
@@ -248,24 +255,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
     },
   });
-  app.get("/v1", (res) => {
-    res.cork(() => {
-      res.writeHeader("content-type", "application/json");
-      res.writeHeader("access-control-allow-origin", "*");
-      res.end(JSON.stringify({ name: "kaiten", protocol: SUBPROTOCOL, host: "node" }));
-    });
-  });
-  app.any("/*", (res, req) => {
-    const e = new KaitenError(
-      "NOT_FOUND",
-      `no route for ${req.getMethod().toUpperCase()} ${req.getUrl()}`,
-    );
-    res.cork(() => {
-      res.writeStatus("404 Not Found");
-      res.writeHeader("content-type", "application/json");
-      res.end(JSON.stringify({ error: { code: e.code, message: e.message } }));
-    });
-  });
+  const assets =
+    options.assetsDir === null ? null : new Assets(options.assetsDir ?? findDashboard() ?? "");
+  const http = new HttpAdapter(
+    (request) => {
+      const path = new URL(request.url).pathname;
+      // As wrangler.toml's run_worker_first: /v1 and below are the API, the rest the dashboard.
+      if (path === "/v1" || path.startsWith("/v1/") || !assets) return interimApi(request);
+      return Promise.resolve(assets.serve(request));
+    },
+    { refusalHeaders: CORS },
+  );
+  app.any("/*", http.serve);
 
   const host = options.host ?? "127.0.0.1";
   const listenSocket = await new Promise<uws.us_listen_socket>((resolve, reject) => {
@@ -278,6 +279,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let stopping: Promise<void> | null = null;
   const stop = async (): Promise<void> => {
     uws.us_listen_socket_close(listenSocket);
+    // SSE answers end with their last event complete, long-polls answer, then close.
+    const answered = http.finishAll();
     // Commit what is pending; its acks are sent by promise jobs, which run before the timer.
     partitions.flushAll();
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -288,6 +291,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         // Closed meanwhile.
       }
     }
+    await answered;
     partitions.closeAll();
     registryDb.close();
   };
@@ -299,6 +303,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return stopping;
     },
   };
+}
+
+const CORS: Record<string, string> = { "access-control-allow-origin": "*" };
+
+/** Until the core HTTP API is wired in: GET /v1 describes the broker, the rest is NOT_FOUND. */
+async function interimApi(request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  const json = (body: unknown, status = 200) =>
+    new Response(JSON.stringify(body), {
+      status,
+      headers: { "content-type": "application/json", ...CORS },
+    });
+  if (url.pathname === "/v1" && request.method === "GET")
+    return json({ name: "kaiten", protocol: SUBPROTOCOL, host: "node" });
+  const e = new KaitenError("NOT_FOUND", `no route for ${request.method} ${url.pathname}`);
+  return json({ error: { code: e.code, message: e.message } }, 404);
 }
 
 function credentials(u: Upgrade): Credentials {
