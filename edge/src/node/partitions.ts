@@ -7,19 +7,33 @@
 import { randomInt } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { KaitenError } from "@kaiten/protocol";
+import { CommitWaiters } from "../core/commit-waiters.ts";
 import { Partition } from "../core/partition.ts";
+import type { PartitionInfo } from "../core/port.ts";
 import { SqliteLogStorage } from "../core/sqlite-log-storage.ts";
+import { StreamStore } from "../core/stream-store.ts";
 import type { Host, PeerSocket, TopicConfig } from "../core/types.ts";
 import { type NodeSql, openSqlite, type Synchronous } from "./sqlite.ts";
 
 const LOG_PREFIX = "[kaiten:partition]";
+/** Node's timers for the core's CommitWaiters; a waiting reader keeps no process alive. */
+const TIMERS = {
+  set: (fn: () => void, ms: number) => setTimeout(fn, ms).unref(),
+  clear: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
+};
 /** setTimeout's longest delay; a later alarm is set again when this one fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class PartitionOwner {
   readonly partition: Partition;
   readonly sockets = new Set<PeerSocket>();
+  /** HTTP readers waiting for the next commit (long-poll, SSE; PROTOCOL.md §17). */
+  readonly waiters = new CommitWaiters(TIMERS);
   private readonly db: NodeSql;
+  private readonly storage: SqliteLogStorage;
+  /** The partition's Durable Stream row, made on first use (PROTOCOL.md §18). */
+  private streamStore: StreamStore | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -38,12 +52,14 @@ export class PartitionOwner {
       defer: (fn) => void setImmediate(() => this.contained("deferred work", fn)),
       log: (message, error) => this.logError(message, error),
     };
+    this.storage = new SqliteLogStorage(this.db);
     this.partition = new Partition({
-      storage: new SqliteLogStorage(this.db),
+      storage: this.storage,
       host,
       defaults: config,
       sockets: () => this.sockets,
       alarm: { set: (at) => this.setAlarm(at) },
+      onCommit: (meta) => this.waiters.wake(meta.highWatermark),
     });
     this.partition.log.configure(config);
     this.partition.retention.ensure();
@@ -77,6 +93,38 @@ export class PartitionOwner {
     }, delay);
     // Retention must not keep a stopping process alive.
     this.timer.unref();
+  }
+
+  streams(): StreamStore {
+    this.streamStore ??= new StreamStore(this.db, this.partition.log, this.waiters, () =>
+      this.destroyLog(),
+    );
+    return this.streamStore;
+  }
+
+  /** A closed Durable Stream takes no more records, from any API (PROTOCOL.md §18.4). */
+  refuseIfClosed(): void {
+    if (this.streams().closed)
+      throw new KaitenError("INVALID_REQUEST", "the stream is closed; it takes no more records");
+  }
+
+  info(): PartitionInfo {
+    const { epoch } = this.partition.log.state;
+    const { highWatermark, earliestOffset, subscribers } = this.partition.gauges();
+    return { epoch, earliestOffset, highWatermark, subscribers, ...this.storage.usage };
+  }
+
+  /** Deletes the log and the stream row, closes every socket, wakes waiting readers. */
+  destroy(): void {
+    this.contained("delete", () => {
+      this.streams().wipe();
+      this.destroyLog();
+    });
+  }
+
+  private destroyLog(): void {
+    this.partition.destroy();
+    this.waiters.wakeAll();
   }
 
   /** Commits what is pending (acks follow in this turn's promise jobs), then closes the file. */
@@ -127,14 +175,21 @@ export class Partitions {
 
   /** Deletes a topic's logs: its sockets are closed with TOPIC_DELETED (§9). */
   deleteTopic(topic: string, partitions: number): void {
-    for (let i = 0; i < partitions; i++) {
-      const owner = this.owners.get(`${topic}/${i}`);
-      if (!owner) continue;
-      owner.contained("delete", () => owner.partition.destroy());
-      owner.close();
-      this.owners.delete(`${topic}/${i}`);
-    }
+    for (let i = 0; i < partitions; i++) this.deletePartition(topic, i);
     rmSync(join(this.dataDir, "logs", topic), { recursive: true, force: true });
+  }
+
+  /** Deletes one partition's log and file (PartitionPort.destroy). */
+  deletePartition(topic: string, index: number): void {
+    const key = `${topic}/${index}`;
+    const owner = this.owners.get(key);
+    if (owner) {
+      owner.destroy();
+      owner.close();
+      this.owners.delete(key);
+    }
+    const file = join(this.dataDir, "logs", topic, `${index}.sqlite`);
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(file + suffix, { force: true });
   }
 
   all(): Iterable<PartitionOwner> {
