@@ -1,7 +1,9 @@
 /**
- * The Durable Object that owns one topic partition: the core's Partition (log, subscribers,
- * protocol session, retention) over Durable Object SQLite and hibernatable WebSockets, with
- * each socket's rights (§15) checked through the session's SocketGate. Every entry point
+ * The Durable Object that owns one topic partition: the core's PartitionService (the
+ * Partition's log, subscribers, protocol session and retention, HTTP waiters, Durable Stream,
+ * metrics; it answers the RPC methods) over Durable Object SQLite, plus what only this host
+ * has: hibernatable WebSockets, each socket's rights (§15) checked through the session's
+ * SocketGate, and the one alarm shared by retention and token expiry. Every entry point
  * contains its errors (STYLE.md habit 6) and logs them naming the topic and partition: one
  * bad frame or dead socket never takes the partition down for everyone else.
  */
@@ -16,25 +18,24 @@ import {
   NO_GRANT,
   type SocketRights,
 } from "../core/auth/socket-gate.ts";
-import { CommitWaiters } from "../core/commit-waiters.ts";
-import { asKaitenError, Partition, type ReadResult, type SocketGate } from "../core/partition.ts";
+import { asKaitenError, type ReadResult, type SocketGate } from "../core/partition.ts";
 import type { AppendResult } from "../core/partition-log.ts";
+import { PartitionService } from "../core/partition-service.ts";
 import {
   type AppendInput,
   type PartitionInfo,
+  type PartitionPort,
   type PartitionRef,
   type ReadInput,
   type RpcResult,
   rpcError,
   type WaitInput,
 } from "../core/port.ts";
-import { SqliteLogStorage } from "../core/sqlite-log-storage.ts";
-import { PartitionStats } from "../core/stats.ts";
-import { type StreamAnswer, type StreamOp, StreamStore } from "../core/stream-store.ts";
-import type { Host, PeerSocket, SubscriptionState } from "../core/types.ts";
+import type { StreamAnswer, StreamOp } from "../core/stream-store.ts";
+import type { PeerSocket, SubscriptionState } from "../core/types.ts";
 import { durableObjectSql } from "./do-sql-driver.ts";
 import { auth, defaultTopicConfig, type Env, siteKeyStub } from "./env.ts";
-import { MetricsPublisher } from "./metrics.ts";
+import { cloudflareMetrics } from "./metrics.ts";
 
 export type { AppendInput, PartitionInfo, PartitionRef, ReadInput, RpcResult, WaitInput };
 export { asKaitenError, type ReadResult, rpcError };
@@ -43,8 +44,6 @@ const TIMERS = {
   set: (fn: () => void, ms: number) => setTimeout(fn, ms),
   clear: (h: unknown) => clearTimeout(h as number),
 };
-
-const LOG_PREFIX = "[kaiten:partition]";
 
 /** What survives hibernation with each socket (serializeAttachment; at most 16 KiB). */
 interface Attachment extends SocketRights {
@@ -57,68 +56,47 @@ interface Socket {
   att: Attachment;
 }
 
-export class PartitionObject extends DurableObject<Env> {
-  private readonly partition: Partition;
-  private readonly storage: SqliteLogStorage;
+export class PartitionObject extends DurableObject<Env> implements PartitionPort {
+  /** The partition itself (log, subscribers, HTTP waiters, stream row, metrics): the core's. */
+  private readonly service: PartitionService;
   private readonly sockets = new WeakMap<WebSocket, Socket>();
   private readonly gates = new WeakMap<WebSocket, SocketGate>();
-  /** HTTP readers waiting for the next commit (long-poll, SSE; PROTOCOL.md §17). */
-  private readonly waiters = new CommitWaiters(TIMERS);
-  /** The partition's Durable Stream row, made on first use (PROTOCOL.md §18). */
-  private streamStore: StreamStore | null = null;
   /** When the one alarm goes off (retention and token expiry share it); null: none set. */
   private alarmAt: number | null = null;
-  private readonly metrics: MetricsPublisher;
-  /** Which partition this object is; told by the Worker with every call, kept for the alarm. */
-  private identity: { topic: string; partition: number } | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.identity = loadIdentity(ctx.storage.sql);
     // Keep-alive pings are answered by the runtime itself, without waking a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
-    const host: Host = {
+    this.service = new PartitionService({
+      sql: durableObjectSql(ctx.storage),
       now: () => Date.now(),
       randomEpoch: () => crypto.getRandomValues(new Uint32Array(1))[0] || 1,
-      defer: (fn) => setTimeout(() => this.contained("deferred work", fn), 0),
-      log: (message, error) => this.logError(message, error),
-    };
-    const stats = new PartitionStats(host.now, () => this.metrics.schedule());
-    this.storage = new SqliteLogStorage(durableObjectSql(ctx.storage));
-    this.partition = new Partition({
-      storage: this.storage,
-      host,
+      defer: (fn) => setTimeout(fn, 0),
+      timers: TIMERS,
+      log: console.error,
       defaults: defaultTopicConfig(env),
       sockets: () => ctx.getWebSockets().map((ws) => this.socket(ws).peer),
       alarm: { set: (at) => this.scheduleAlarm(at) },
-      stats,
-      onCommit: (meta) => this.waiters.wake(meta.highWatermark),
+      metrics: cloudflareMetrics(env),
     });
-    this.metrics = new MetricsPublisher(
-      env,
-      stats,
-      () => this.identity,
-      () => this.partition.gauges(),
-    );
     ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
       this.partition.retention.restore(this.alarmAt);
     });
   }
 
-  /** Logs with the prefix and the partition's name, so a log line says whose it is. */
-  private logError(message: string, error?: unknown): void {
-    const id = this.identity;
-    const who = id ? `${id.topic}/${id.partition}` : "(partition not yet identified)";
-    console.error(`${LOG_PREFIX} ${who}: ${message}`, error ?? "");
+  private get partition() {
+    return this.service.partition;
   }
 
-  private contained(what: string, fn: () => void): void {
-    try {
-      fn();
-    } catch (error) {
-      this.logError(`${what} failed`, error);
-    }
+  private get identity() {
+    return this.service.identity;
+  }
+
+  /** Logs with the prefix and the partition's name, so a log line says whose it is. */
+  private logError(message: string, error?: unknown): void {
+    this.service.logError(message, error);
   }
 
   /**
@@ -179,16 +157,7 @@ export class PartitionObject extends DurableObject<Env> {
 
   private configureFrom(request: Request): void {
     const header = request.headers.get("x-kaiten-ref");
-    if (header) this.identify(JSON.parse(header) as PartitionRef);
-  }
-
-  /** Takes the topic config and identity the Worker sends, storing them when they changed. */
-  private identify(ref: PartitionRef): void {
-    this.partition.log.configure(ref.config);
-    const id = this.identity;
-    if (id?.topic === ref.topic && id.partition === ref.partition) return;
-    this.identity = { topic: ref.topic, partition: ref.partition };
-    saveIdentity(this.ctx.storage.sql, this.identity);
+    if (header) this.service.identify(JSON.parse(header) as PartitionRef);
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -219,7 +188,7 @@ export class PartitionObject extends DurableObject<Env> {
       ...granted,
       // A closed Durable Stream takes no more records, from any API (PROTOCOL.md §18.4).
       produce: (peer, frame) => {
-        this.refuseIfClosed();
+        this.service.refuseIfClosed();
         return granted.produce(peer, frame);
       },
     };
@@ -291,102 +260,37 @@ export class PartitionObject extends DurableObject<Env> {
     this.ctx.storage.setAlarm(at);
   }
 
-  // RPC methods, called by the Worker. Errors come back as data: an Error thrown across RPC
-  // loses its code.
+  // RPC methods, called by the Worker: the core's service answers, errors as data (an Error
+  // thrown across RPC loses its code).
 
   async append(input: AppendInput): Promise<RpcResult<AppendResult>> {
-    return this.rpc(input, () => {
-      this.refuseIfClosed();
-      return this.partition.append(input);
-    });
+    return this.service.append(input);
   }
 
-  /**
-   * Waits until the log holds records at or past `after`, for at most `ms` (PROTOCOL.md §17).
-   * The caller reads after it resolves; the waiter holds no records.
-   */
+  /** Waits until the log holds records at or past `after`, for at most `ms` (PROTOCOL.md §17). */
   async waitForCommit(input: WaitInput): Promise<RpcResult<{ outcome: string }>> {
-    return this.rpc(input, async () => ({
-      outcome: await this.waiters.wait(
-        input.after,
-        this.partition.log.state.highWatermark,
-        input.ms,
-      ),
-    }));
+    return this.service.waitForCommit(input);
   }
 
   /** One Durable Streams operation on this partition's stream (PROTOCOL.md §18). */
   async stream(ref: PartitionRef, op: StreamOp, adopt = false): Promise<RpcResult<StreamAnswer>> {
-    return this.rpc(ref, () => this.streams().run(op, adopt));
-  }
-
-  private streams(): StreamStore {
-    this.streamStore ??= new StreamStore(
-      durableObjectSql(this.ctx.storage),
-      this.partition.log,
-      this.waiters,
-      () => this.destroyLog(),
-    );
-    return this.streamStore;
-  }
-
-  /** A closed Durable Stream takes no more records, from any API (PROTOCOL.md §18.4). */
-  private refuseIfClosed(): void {
-    if (this.streams().closed)
-      throw new KaitenError("INVALID_REQUEST", "the stream is closed; it takes no more records");
+    return this.service.stream(ref, op, adopt);
   }
 
   async read(input: ReadInput): Promise<RpcResult<ReadResult>> {
-    // No offset and no timestamp: from the earliest offset still retained.
-    return this.rpc(input, () => this.partition.read(input));
+    return this.service.read(input);
   }
 
   async info(ref: PartitionRef): Promise<RpcResult<PartitionInfo>> {
-    return this.rpc(ref, () => {
-      const { epoch } = this.partition.log.state;
-      const { highWatermark, earliestOffset, subscribers } = this.partition.gauges();
-      return { epoch, earliestOffset, highWatermark, subscribers, ...this.storage.usage };
-    });
+    return this.service.info(ref);
   }
 
   /** Deletes the log and closes every socket: the topic is gone. */
   async destroy(): Promise<void> {
-    this.streams().wipe();
-    this.destroyLog();
+    await this.service.destroy();
     await this.ctx.storage.deleteAlarm();
     this.alarmAt = null;
   }
-
-  private destroyLog(): void {
-    this.partition.destroy();
-    this.waiters.wakeAll();
-  }
-
-  private async rpc<T>(ref: PartitionRef, fn: () => T | Promise<T>): Promise<RpcResult<T>> {
-    try {
-      this.identify(ref);
-      return { ok: true, value: await fn() };
-    } catch (error) {
-      if (!(error instanceof KaitenError)) this.logError("rpc failed", error);
-      return { ok: false, error: rpcError(error) };
-    }
-  }
-}
-
-function loadIdentity(sql: SqlStorage): { topic: string; partition: number } | null {
-  sql.exec(
-    "CREATE TABLE IF NOT EXISTS identity (id INTEGER PRIMARY KEY CHECK (id = 0), topic TEXT NOT NULL, partition INTEGER NOT NULL)",
-  );
-  const row = sql.exec("SELECT topic, partition FROM identity").toArray()[0];
-  return row ? { topic: String(row.topic), partition: Number(row.partition) } : null;
-}
-
-function saveIdentity(sql: SqlStorage, id: { topic: string; partition: number }): void {
-  sql.exec(
-    "INSERT INTO identity VALUES (0, ?, ?) ON CONFLICT (id) DO UPDATE SET topic = excluded.topic, partition = excluded.partition",
-    id.topic,
-    id.partition,
-  );
 }
 
 function sendQuietly(ws: WebSocket, frame: Uint8Array): void {

@@ -1,43 +1,42 @@
 /**
- * One Durable Object per site key: its spec and its rate-limit bucket (PROTOCOL.md §15.5).
+ * One Durable Object per site key: a thin adapter over the core's SiteKeyBucket (its spec
+ * and rate-limit bucket, PROTOCOL.md §15.5), with the spec kept in the object's storage.
  * Every produce under the key asks this object, so the limit holds across all of the
- * Worker's isolates and revocation takes effect at the next request. The bucket is kept in
- * memory: if the object is evicted or restarts, the key starts again with a full burst.
+ * Worker's isolates and revocation takes effect at the next request.
  */
 import { DurableObject } from "cloudflare:workers";
-import { type Admission, admit, type Bucket, type SiteKey } from "../core/auth/site-keys.ts";
+import type { Admission, SiteKey } from "../core/auth/site-keys.ts";
+import type { RpcResult, SiteKeyPort } from "../core/port.ts";
+import { SiteKeyBucket } from "../core/site-key-bucket.ts";
 import type { Env } from "./env.ts";
-import { type RpcResult, rpcError } from "./partition-object.ts";
 
-export class SiteKeyObject extends DurableObject<Env> {
-  private site: SiteKey | null = null;
-  private bucket: Bucket = { tokens: 0, at: 0 };
+export class SiteKeyObject extends DurableObject<Env> implements SiteKeyPort {
+  private readonly bucket: SiteKeyBucket;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.blockConcurrencyWhile(async () => {
-      this.site = (await ctx.storage.get<SiteKey>("site")) ?? null;
-      if (this.site) this.bucket = { tokens: this.site.burst, at: Date.now() };
-    });
+    const storage = ctx.storage;
+    this.bucket = new SiteKeyBucket(
+      {
+        get: async () => (await storage.get<SiteKey>("site")) ?? null,
+        put: (site) => storage.put("site", site),
+        clear: () => storage.deleteAll(),
+      },
+      Date.now,
+      console.error,
+    );
+    ctx.blockConcurrencyWhile(() => this.bucket.load());
   }
 
   async configure(site: SiteKey): Promise<void> {
-    await this.ctx.storage.put("site", site);
-    this.site = site;
-    this.bucket = { tokens: site.burst, at: Date.now() };
+    return this.bucket.configure(site);
   }
 
   async revoke(): Promise<void> {
-    await this.ctx.storage.deleteAll();
-    this.site = null;
+    return this.bucket.revoke();
   }
 
   async admit(a: Admission): Promise<RpcResult<null>> {
-    try {
-      admit(this.site, this.bucket, a, Date.now());
-      return { ok: true, value: null };
-    } catch (error) {
-      return { ok: false, error: rpcError(error) };
-    }
+    return this.bucket.admit(a);
   }
 }

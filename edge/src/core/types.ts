@@ -104,6 +104,12 @@ export interface PeerSocket {
 }
 
 /** Host services: the clock, randomness for epochs, and a way to run work soon. */
+/**
+ * Where a service's log lines go (the host's console.error); the service puts its prefix and
+ * the name of what failed (topic/partition, group, key) in `line`.
+ */
+export type Log = (line: string, error?: unknown) => void;
+
 export interface Host {
   now(): number;
   randomEpoch(): number;

@@ -7,33 +7,27 @@
 import { randomInt } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { KaitenError } from "@kaiten/protocol";
-import { CommitWaiters } from "../core/commit-waiters.ts";
-import { Partition } from "../core/partition.ts";
-import type { PartitionInfo } from "../core/port.ts";
-import { SqliteLogStorage } from "../core/sqlite-log-storage.ts";
-import { StreamStore } from "../core/stream-store.ts";
-import type { Host, PeerSocket, TopicConfig } from "../core/types.ts";
+import type { Timers } from "../core/commit-waiters.ts";
+import type { AppendMetrics } from "../core/metrics.ts";
+import type { Partition } from "../core/partition.ts";
+import { PartitionService } from "../core/partition-service.ts";
+import type { PeerSocket, TopicConfig } from "../core/types.ts";
 import { type NodeSql, openSqlite, type Synchronous } from "./sqlite.ts";
 
-const LOG_PREFIX = "[kaiten:partition]";
-/** Node's timers for the core's CommitWaiters; a waiting reader keeps no process alive. */
-const TIMERS = {
-  set: (fn: () => void, ms: number) => setTimeout(fn, ms).unref(),
-  clear: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
-};
 /** setTimeout's longest delay; a later alarm is set again when this one fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Timers of HTTP waiters: like retention's, they must not keep a stopping process alive. */
+const TIMERS: Timers = {
+  set: (fn, ms) => setTimeout(fn, ms).unref(),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 export class PartitionOwner {
-  readonly partition: Partition;
+  /** The core's partition service: the log, subscribers, HTTP waiters, stream row (PartitionPort). */
+  readonly service: PartitionService;
   readonly sockets = new Set<PeerSocket>();
-  /** HTTP readers waiting for the next commit (long-poll, SSE; PROTOCOL.md §17). */
-  readonly waiters = new CommitWaiters(TIMERS);
   private readonly db: NodeSql;
-  private readonly storage: SqliteLogStorage;
-  /** The partition's Durable Stream row, made on first use (PROTOCOL.md §18). */
-  private streamStore: StreamStore | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -43,26 +37,30 @@ export class PartitionOwner {
     path: string,
     config: TopicConfig,
     synchronous: Synchronous,
+    metrics: AppendMetrics | null,
   ) {
     this.db = openSqlite(path, { synchronous });
-    const host: Host = {
+    this.service = new PartitionService({
+      sql: this.db,
       now: () => Date.now(),
       randomEpoch: () => randomInt(1, 2 ** 32),
       // After the current I/O: every message read in this turn joins the group commit.
-      defer: (fn) => void setImmediate(() => this.contained("deferred work", fn)),
-      log: (message, error) => this.logError(message, error),
-    };
-    this.storage = new SqliteLogStorage(this.db);
-    this.partition = new Partition({
-      storage: this.storage,
-      host,
+      defer: (fn) => void setImmediate(() => this.closed || fn()),
+      timers: TIMERS,
+      log: console.error,
       defaults: config,
       sockets: () => this.sockets,
       alarm: { set: (at) => this.setAlarm(at) },
-      onCommit: (meta) => this.waiters.wake(meta.highWatermark),
+      // Through the Node port to `__metrics` (PROTOCOL.md §14), as on Cloudflare.
+      metrics,
     });
-    this.partition.log.configure(config);
+    // Configures the log and names the partition in every log line from the start.
+    this.service.identify({ topic, partition: index, config });
     this.partition.retention.ensure();
+  }
+
+  get partition(): Partition {
+    return this.service.partition;
   }
 
   get name(): string {
@@ -71,16 +69,12 @@ export class PartitionOwner {
 
   /** Logs with the prefix and the partition's name, so a log line says whose it is. */
   logError(message: string, error?: unknown): void {
-    console.error(`${LOG_PREFIX} ${this.name}: ${message}`, error ?? "");
+    this.service.logError(message, error);
   }
 
   contained(what: string, fn: () => void): void {
     if (this.closed) return;
-    try {
-      fn();
-    } catch (error) {
-      this.logError(`${what} failed`, error);
-    }
+    this.service.contained(what, fn);
   }
 
   private setAlarm(at: number): void {
@@ -93,38 +87,6 @@ export class PartitionOwner {
     }, delay);
     // Retention must not keep a stopping process alive.
     this.timer.unref();
-  }
-
-  streams(): StreamStore {
-    this.streamStore ??= new StreamStore(this.db, this.partition.log, this.waiters, () =>
-      this.destroyLog(),
-    );
-    return this.streamStore;
-  }
-
-  /** A closed Durable Stream takes no more records, from any API (PROTOCOL.md §18.4). */
-  refuseIfClosed(): void {
-    if (this.streams().closed)
-      throw new KaitenError("INVALID_REQUEST", "the stream is closed; it takes no more records");
-  }
-
-  info(): PartitionInfo {
-    const { epoch } = this.partition.log.state;
-    const { highWatermark, earliestOffset, subscribers } = this.partition.gauges();
-    return { epoch, earliestOffset, highWatermark, subscribers, ...this.storage.usage };
-  }
-
-  /** Deletes the log and the stream row, closes every socket, wakes waiting readers. */
-  destroy(): void {
-    this.contained("delete", () => {
-      this.streams().wipe();
-      this.destroyLog();
-    });
-  }
-
-  private destroyLog(): void {
-    this.partition.destroy();
-    this.waiters.wakeAll();
   }
 
   /** Commits what is pending (acks follow in this turn's promise jobs), then closes the file. */
@@ -147,6 +109,8 @@ export class Partitions {
   constructor(
     private readonly dataDir: string,
     private readonly synchronous: Synchronous,
+    /** How partitions append their `__metrics` records. Default: none published */
+    private readonly metrics: AppendMetrics | null = null,
   ) {
     mkdirSync(join(dataDir, "logs"), { recursive: true });
   }
@@ -165,6 +129,7 @@ export class Partitions {
         join(dir, `${index}.sqlite`),
         config,
         this.synchronous,
+        this.metrics,
       );
       this.owners.set(key, owner);
     } else {
@@ -174,19 +139,25 @@ export class Partitions {
   }
 
   /** Deletes a topic's logs: its sockets are closed with TOPIC_DELETED (§9). */
-  deleteTopic(topic: string, partitions: number): void {
-    for (let i = 0; i < partitions; i++) this.deletePartition(topic, i);
+  async deleteTopic(topic: string, partitions: number): Promise<void> {
+    for (let i = 0; i < partitions; i++) await this.deletePartition(topic, i);
     rmSync(join(this.dataDir, "logs", topic), { recursive: true, force: true });
   }
 
-  /** Deletes one partition's log and file (PartitionPort.destroy). */
-  deletePartition(topic: string, index: number): void {
+  /**
+   * Deletes one partition (PartitionPort.destroy): the service closes its sockets and wakes
+   * its HTTP waiters, then the file goes; the next use starts a new log with a new epoch.
+   */
+  async deletePartition(topic: string, index: number): Promise<void> {
     const key = `${topic}/${index}`;
     const owner = this.owners.get(key);
     if (owner) {
-      owner.destroy();
-      owner.close();
       this.owners.delete(key);
+      try {
+        await owner.service.destroy();
+      } finally {
+        owner.close();
+      }
     }
     const file = join(this.dataDir, "logs", topic, `${index}.sqlite`);
     for (const suffix of ["", "-wal", "-shm"]) rmSync(file + suffix, { force: true });

@@ -1,305 +1,324 @@
 /**
  * The Node host's BrokerPort (edge/src/core/port.ts): what the core HTTP API reaches, from
- * in-process owners instead of Durable Object stubs. Each owner keeps the single-writer
- * semantics of its object: everything runs on the one JavaScript thread, and an owner's
- * synchronous SQLite work is never interleaved with another call to the same owner.
+ * in-process owners running the core's services instead of Durable Object stubs. Each owner
+ * keeps the single-writer semantics of its object: everything runs on the one JavaScript
+ * thread, and an owner's synchronous SQLite work is never interleaved with another call.
  *
  * Files under the data directory:
- *   registry.sqlite                  topics, site keys, group names (the TopicRegistry object)
- *   logs/{topic}/{partition}.sqlite  one partition's log and stream row (a PartitionObject)
- *   groups/{name}.sqlite             one consumer group (a GroupObject), at most
+ *   registry.sqlite                  topics, site keys, group names (RegistryService) and
+ *                                    each site key's stored spec (SiteKeyBucket's store)
+ *   logs/{topic}/{partition}.sqlite  one partition (PartitionService, partitions.ts)
+ *   groups/{name}.sqlite             one consumer group (GroupService), at most
  *                                    MAX_OPEN_GROUPS open at once, idle ones closed
- *
- * TEMPORARY (until the `services` branch lands): the registry, partition and site-key ports
- * below are thin copies of the Durable Objects' methods over the same core pieces; groups
- * answer INTERNAL. They are replaced by the shared core services so that both hosts run the
- * same code.
  */
+import { createHash, randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { KaitenError } from "@kaiten/protocol";
-import type { Quotas } from "../core/auth/settings.ts";
-import { type Admission, admit, type Bucket, type SiteKey } from "../core/auth/site-keys.ts";
+import { isValidTopicName, KaitenError } from "@kaiten/protocol";
+import type { SiteKey } from "../core/auth/site-keys.ts";
+import type { Timers } from "../core/commit-waiters.ts";
+import { type GroupLagOf, GroupService } from "../core/groups/service.ts";
+import { type AppendMetrics, metricsAppender } from "../core/metrics.ts";
 import type {
-  Admitted,
   BrokerPort,
   BrokerSettings,
   GroupPort,
   PartitionPort,
-  PartitionRef,
   RegistryPort,
-  RpcResult,
   SiteKeyPort,
 } from "../core/port.ts";
-import { rpcError } from "../core/port.ts";
-import { TopicStore } from "../core/topic-store.ts";
-import type { TopicConfig } from "../core/types.ts";
-import type { PartitionOwner, Partitions } from "./partitions.ts";
+import { RegistryService } from "../core/registry.ts";
+import { SiteKeyBucket } from "../core/site-key-bucket.ts";
+import type { Log } from "../core/types.ts";
+import { Partitions } from "./partitions.ts";
 import { type NodeSql, openSqlite, type Synchronous } from "./sqlite.ts";
 
-/** Group files open at once; the least recently used idle one is closed past it. */
+/** Group files open at once; past it the least recently used group without members closes. */
 export const MAX_OPEN_GROUPS = 1_000;
+/** Site-key buckets kept; past it the least recently used is dropped (it reloads, full). */
+const MAX_SITE_KEY_BUCKETS = 1_000;
+/** setTimeout's longest delay; a later alarm is set again when this one fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Timers of the services (HTTP waiters, metrics): none keeps a stopping process alive. */
+export const NODE_TIMERS: Timers = {
+  set: (fn, ms) => setTimeout(fn, ms).unref(),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 export interface NodePortOptions {
   dataDir: string;
   settings: BrokerSettings;
-  partitions: Partitions;
-  synchronous: Synchronous;
+  /** Default: "FULL" (an ack means durable). */
+  synchronous?: Synchronous;
+  /** How a group's lag is computed (core/groups/lag.ts over this port). */
+  groupLag: (port: BrokerPort) => GroupLagOf;
+  /** Default: console.error. */
+  log?: Log;
 }
 
-export interface NodePort extends BrokerPort {
-  /** The registry's database (the WebSocket upgrade path reads topics from it too). */
-  readonly registryDb: NodeSql;
-  /** Closes every file (after the partitions were flushed). */
-  close(): void;
-}
+/** The port, and what the host's WebSocket path and shutdown need besides. */
+export class NodePort implements BrokerPort {
+  readonly settings: BrokerSettings;
+  readonly partitions: Partitions;
+  private readonly registryDb: NodeSql;
+  private readonly registryService: RegistryService;
+  private readonly buckets: SiteKeys;
+  private readonly groups: GroupFiles;
 
-export function nodePort(options: NodePortOptions): NodePort {
-  mkdirSync(join(options.dataDir, "groups"), { recursive: true });
-  const registryDb = openSqlite(join(options.dataDir, "registry.sqlite"), {
-    synchronous: options.synchronous,
-  });
-  const registry = new NodeRegistry(registryDb);
-  const siteKeys = new Map<string, NodeSiteKey>();
-  const groups = new GroupFiles(join(options.dataDir, "groups"), options.synchronous);
-  return {
-    settings: options.settings,
-    registryDb,
-    registry: () => registry,
-    partition: (topic, index) => partitionPort(options.partitions, topic, index),
-    siteKey: (id) => {
-      let key = siteKeys.get(id);
-      if (!key) {
-        key = new NodeSiteKey(registry, id);
-        siteKeys.set(id, key);
-      }
-      return key;
-    },
-    group: (name) => groups.port(name),
-    close: () => {
-      groups.closeAll();
-      registryDb.close();
-    },
-  };
-}
+  constructor(options: NodePortOptions) {
+    const log = options.log ?? console.error;
+    const synchronous = options.synchronous ?? "FULL";
+    this.settings = options.settings;
+    mkdirSync(options.dataDir, { recursive: true });
+    // `this` is only captured here: the appender reaches the metrics partition later.
+    const metrics = metricsAppender(this, log);
+    this.partitions = new Partitions(options.dataDir, synchronous, metrics);
+    this.registryDb = openSqlite(join(options.dataDir, "registry.sqlite"), { synchronous });
+    this.registryService = new RegistryService(this.registryDb, Date.now, log);
+    this.buckets = new SiteKeys(this.registryDb, log);
+    this.groups = new GroupFiles(join(options.dataDir, "groups"), {
+      synchronous,
+      log,
+      metrics,
+      lag: options.groupLag(this),
+    });
+  }
 
-/** Answers as an RPC does: errors as data, never thrown (port.ts). */
-async function rpc<T>(owner: PartitionOwner | null, fn: () => T | Promise<T>) {
-  try {
-    return { ok: true, value: await fn() } as RpcResult<T>;
-  } catch (error) {
-    if (!(error instanceof KaitenError)) owner?.logError("call failed", error);
-    return { ok: false, error: rpcError(error) } as RpcResult<T>;
+  registry(): RegistryPort {
+    return this.registryService;
+  }
+
+  partition(topic: string, partition: number): PartitionPort {
+    return partitionPort(this.partitions, topic, partition);
+  }
+
+  siteKey(id: string): SiteKeyPort {
+    return this.buckets.get(id);
+  }
+
+  group(name: string): GroupPort {
+    return this.groups.get(name);
+  }
+
+  /** Closes every file; the partitions were flushed first (server.ts). */
+  close(): void {
+    this.partitions.closeAll();
+    this.groups.closeAll();
+    this.registryDb.close();
   }
 }
 
-/** A partition's port: its owner, opened on first use with the topic's config. */
+/**
+ * A partition's port: its owner's PartitionService, the owner opened on first use with the
+ * config each call carries (as a Durable Object is created by its first call).
+ */
 function partitionPort(partitions: Partitions, topic: string, index: number): PartitionPort {
-  const owner = (ref: PartitionRef) => partitions.get(ref.topic, ref.partition, ref.config);
+  const service = (config: Parameters<Partitions["get"]>[2]) =>
+    partitions.get(topic, index, config).service;
   return {
-    append: (input) => {
-      const o = owner(input);
-      return rpc(o, () => {
-        o.refuseIfClosed();
-        return o.partition.append(input);
-      });
-    },
-    waitForCommit: (input) => {
-      const o = owner(input);
-      return rpc(o, async () => ({
-        outcome: await o.waiters.wait(input.after, o.partition.log.state.highWatermark, input.ms),
-      }));
-    },
-    stream: (ref, op, adopt = false) => {
-      const o = owner(ref);
-      return rpc(o, () => o.streams().run(op, adopt));
-    },
-    read: (input) => {
-      const o = owner(input);
-      return rpc(o, () => o.partition.read(input));
-    },
-    info: (ref) => {
-      const o = owner(ref);
-      return rpc(o, () => o.info());
-    },
-    destroy: async () => partitions.deletePartition(topic, index),
+    append: (input) => service(input.config).append(input),
+    waitForCommit: (input) => service(input.config).waitForCommit(input),
+    stream: (ref, op, adopt) => service(ref.config).stream(ref, op, adopt),
+    read: (input) => service(input.config).read(input),
+    info: (ref) => service(ref.config).info(ref),
+    destroy: () => partitions.deletePartition(topic, index),
   };
 }
 
-/** The registry: the core's TopicStore and the site-key and group-name tables. */
-class NodeRegistry implements RegistryPort {
-  private readonly topics: TopicStore;
+/**
+ * Site keys' buckets (SiteKeyBucket), their specs stored in registry.sqlite as the Durable
+ * Object keeps its own; each bucket loads its spec before its first call.
+ */
+class SiteKeys {
+  private readonly buckets = new Map<string, SiteKeyPort>();
 
-  constructor(private readonly sql: NodeSql) {
-    this.topics = new TopicStore(sql, Date.now);
-    sql.exec(`CREATE TABLE IF NOT EXISTS site_keys (
-      id TEXT PRIMARY KEY, key TEXT NOT NULL, spec TEXT NOT NULL, created_at INTEGER NOT NULL)`);
+  constructor(
+    private readonly sql: NodeSql,
+    private readonly log: Log,
+  ) {
     sql.exec(
-      "CREATE TABLE IF NOT EXISTS groups (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL)",
+      "CREATE TABLE IF NOT EXISTS site_key_buckets (id TEXT PRIMARY KEY, site TEXT NOT NULL)",
     );
   }
 
-  async get(name: string) {
-    return this.topics.get(name);
-  }
-  async list() {
-    return this.topics.list();
-  }
-  async create(name: string, config: TopicConfig, quotas: Quotas | null) {
-    return this.topics.create(name, config, quotas);
-  }
-  async ensure(name: string, defaults: TopicConfig, quotas: Quotas | null) {
-    return this.topics.create(name, defaults, quotas);
-  }
-  async remove(name: string) {
-    return this.topics.remove(name);
+  get(id: string): SiteKeyPort {
+    let port = this.buckets.get(id);
+    if (port) {
+      this.buckets.delete(id);
+    } else {
+      port = this.open(id);
+    }
+    this.buckets.set(id, port);
+    for (const oldest of this.buckets.keys()) {
+      if (this.buckets.size <= MAX_SITE_KEY_BUCKETS) break;
+      this.buckets.delete(oldest);
+    }
+    return port;
   }
 
-  async addSiteKey(site: SiteKey, max: number): Promise<Admitted> {
-    const n = Number(this.sql.all("SELECT count(*) AS n FROM site_keys")[0]?.n ?? 0);
-    if (n >= max)
-      return {
-        ok: false,
-        message: `this broker holds at most ${max} site keys (KAITEN_MAX_SITE_KEYS)`,
-      };
-    const { id, key, createdAt, ...spec } = site;
-    this.sql.run(
-      "INSERT INTO site_keys VALUES (?, ?, ?, ?)",
-      id,
-      key,
-      JSON.stringify(spec),
-      createdAt,
+  private open(id: string): SiteKeyPort {
+    const sql = this.sql;
+    const bucket = new SiteKeyBucket(
+      {
+        get: async () => {
+          const row = sql.all("SELECT site FROM site_key_buckets WHERE id = ?", id)[0];
+          return row ? (JSON.parse(String(row.site)) as SiteKey) : null;
+        },
+        put: async (site) => {
+          sql.run(
+            "INSERT OR REPLACE INTO site_key_buckets VALUES (?, ?)",
+            id,
+            JSON.stringify(site),
+          );
+        },
+        clear: async () => {
+          sql.run("DELETE FROM site_key_buckets WHERE id = ?", id);
+        },
+      },
+      Date.now,
+      this.log,
     );
-    return { ok: true };
-  }
-
-  async listSiteKeys(): Promise<SiteKey[]> {
-    return this.sql.all("SELECT * FROM site_keys ORDER BY created_at, id").map((row) => ({
-      id: String(row.id),
-      key: String(row.key),
-      ...JSON.parse(String(row.spec)),
-      createdAt: Number(row.created_at),
-    }));
-  }
-
-  async removeSiteKey(id: string): Promise<boolean> {
-    return this.sql.run("DELETE FROM site_keys WHERE id = ?", id) > 0;
-  }
-
-  async addGroup(name: string, max: number): Promise<Admitted> {
-    if (this.sql.all("SELECT 1 FROM groups WHERE name = ?", name).length > 0) return { ok: true };
-    const n = Number(this.sql.all("SELECT count(*) AS n FROM groups")[0]?.n ?? 0);
-    if (n >= max)
-      return {
-        ok: false,
-        message: `this broker holds at most ${max} consumer groups (KAITEN_MAX_GROUPS)`,
-      };
-    this.sql.run("INSERT INTO groups VALUES (?, ?)", name, Date.now());
-    return { ok: true };
-  }
-
-  async listGroups(): Promise<string[]> {
-    return this.sql.all("SELECT name FROM groups ORDER BY name").map((r) => String(r.name));
-  }
-
-  async removeGroup(name: string): Promise<void> {
-    this.sql.run("DELETE FROM groups WHERE name = ?", name);
-  }
-
-  /** The stored key with this id (a site key's own state on Cloudflare lives in its object). */
-  siteKey(id: string): SiteKey | null {
-    const row = this.sql.all("SELECT * FROM site_keys WHERE id = ?", id)[0];
-    if (!row) return null;
+    const loaded = bucket.load();
     return {
-      id: String(row.id),
-      key: String(row.key),
-      ...JSON.parse(String(row.spec)),
-      createdAt: Number(row.created_at),
+      configure: async (site) => {
+        await loaded;
+        return bucket.configure(site);
+      },
+      revoke: async () => {
+        await loaded;
+        return bucket.revoke();
+      },
+      admit: async (a) => {
+        await loaded;
+        return bucket.admit(a);
+      },
     };
   }
 }
 
-/**
- * One site key's rate-limit bucket (PROTOCOL.md §15.5), in memory as on Cloudflare: after a
- * restart the key starts again with a full burst.
- */
-class NodeSiteKey implements SiteKeyPort {
-  private site: SiteKey | null;
-  private bucket: Bucket = { tokens: 0, at: 0 };
+interface GroupDeps {
+  synchronous: Synchronous;
+  log: Log;
+  metrics: AppendMetrics | null;
+  lag: GroupLagOf;
+}
 
-  constructor(registry: NodeRegistry, id: string) {
-    this.site = registry.siteKey(id);
-    if (this.site) this.bucket = { tokens: this.site.burst, at: Date.now() };
-  }
-
-  async configure(site: SiteKey): Promise<void> {
-    this.site = site;
-    this.bucket = { tokens: site.burst, at: Date.now() };
-  }
-
-  async revoke(): Promise<void> {
-    this.site = null;
-  }
-
-  async admit(a: Admission): Promise<RpcResult<null>> {
-    return rpc(null, () => {
-      admit(this.site, this.bucket, a, Date.now());
-      return null;
-    });
-  }
+/** One open group: its file, its service, its session-timeout timer, its last member count. */
+interface OpenGroup {
+  db: NodeSql;
+  service: GroupService;
+  port: GroupPort;
+  timer: NodeJS.Timeout | null;
+  members: number;
 }
 
 /**
- * Consumer groups' files, each opened on first use; past MAX_OPEN_GROUPS the least recently
- * used group without members is closed (it opens again from its file when next asked).
+ * Consumer groups (GroupService), each over its own file, opened on first use. Past
+ * MAX_OPEN_GROUPS the least recently used group without members is closed: it has no session
+ * to time out, and it opens again from its file when next asked.
  */
 class GroupFiles {
-  private readonly open = new Map<string, NodeSql>();
+  private readonly open = new Map<string, OpenGroup>();
 
   constructor(
     private readonly dir: string,
-    private readonly synchronous: Synchronous,
-  ) {}
+    private readonly deps: GroupDeps,
+  ) {
+    mkdirSync(dir, { recursive: true });
+  }
 
-  port(name: string): GroupPort {
-    const refuse = async (): Promise<RpcResult<never>> => ({
-      ok: false,
-      error: rpcError(
-        new KaitenError("INTERNAL", `consumer group ${name}: not yet on the Node host`),
-      ),
+  get(name: string): GroupPort {
+    let group = this.open.get(name);
+    if (group) this.open.delete(name);
+    else group = this.openGroup(name);
+    this.open.set(name, group);
+    this.closeIdle();
+    return group.port;
+  }
+
+  private openGroup(name: string): OpenGroup {
+    // The HTTP API checks group names as topic names; checked again here, as they are files.
+    if (!isValidTopicName(name)) throw new KaitenError("INVALID_REQUEST", "bad group name");
+    const db = openSqlite(join(this.dir, fileName(name)), { synchronous: this.deps.synchronous });
+    const group = { db, timer: null, members: 0 } as unknown as OpenGroup;
+    group.service = new GroupService({
+      sql: db,
+      now: Date.now,
+      newId: randomUUID,
+      alarm: { set: (at) => this.setAlarm(group, at) },
+      timers: NODE_TIMERS,
+      log: this.deps.log,
+      lag: this.deps.lag,
+      metrics: this.deps.metrics,
     });
+    // A group restored with members and no timer gets one, so their sessions still expire.
+    group.service.restore(null);
+    group.port = this.counted(group);
+    return group;
+  }
+
+  /** The service's port, noting after each call how many members the group has. */
+  private counted(group: OpenGroup): GroupPort {
+    const s = group.service;
+    const after = async <T>(result: Promise<T>, name: string): Promise<T> => {
+      const value = await result;
+      const d = await s.describe(name);
+      if (d.ok) group.members = d.value.members.length;
+      return value;
+    };
     return {
-      join: refuse,
-      heartbeat: refuse,
-      commit: refuse,
-      leave: refuse,
-      resetOffsets: refuse,
-      describe: refuse,
-      destroy: refuse,
+      join: (name, r) => after(s.join(name, r), name),
+      heartbeat: (name, id, gen, commits, released) =>
+        after(s.heartbeat(name, id, gen, commits, released), name),
+      commit: (name, id, gen, offsets) => after(s.commit(name, id, gen, offsets), name),
+      leave: (name, id, gen, commits) => after(s.leave(name, id, gen, commits), name),
+      resetOffsets: (name, offsets) => after(s.resetOffsets(name, offsets), name),
+      describe: (name) => s.describe(name),
+      destroy: (name) => after(s.destroy(name), name),
     };
   }
 
-  /** The group's database, most recently used last; closes the oldest past the cap. */
-  db(name: string): NodeSql {
-    let db = this.open.get(name);
-    if (db) {
+  /** The group's one timer (the Durable Object alarm): session timeouts (PROTOCOL.md §16). */
+  private setAlarm(group: OpenGroup, at: number): void {
+    if (group.timer) clearTimeout(group.timer);
+    const delay = Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS);
+    group.timer = setTimeout(() => {
+      group.timer = null;
+      if (Date.now() < at) return this.setAlarm(group, at);
+      // Never throws; sets the timer again for the next session to expire.
+      group.service.fired();
+    }, delay);
+    group.timer.unref();
+  }
+
+  private closeIdle(): void {
+    if (this.open.size <= MAX_OPEN_GROUPS) return;
+    for (const [name, group] of this.open) {
+      if (this.open.size <= MAX_OPEN_GROUPS) return;
+      if (group.members > 0) continue;
+      this.close(group);
       this.open.delete(name);
-    } else {
-      // Group names are checked by the HTTP API ([A-Za-z0-9._-], never "." or ".."): safe
-      // as a file name.
-      db = openSqlite(join(this.dir, `${name}.sqlite`), { synchronous: this.synchronous });
     }
-    this.open.set(name, db);
-    for (const [oldest, file] of this.open) {
-      if (this.open.size <= MAX_OPEN_GROUPS) break;
-      file.close();
-      this.open.delete(oldest);
-    }
-    return db;
+  }
+
+  private close(group: OpenGroup): void {
+    if (group.timer) clearTimeout(group.timer);
+    group.timer = null;
+    group.db.close();
   }
 
   closeAll(): void {
-    for (const db of this.open.values()) db.close();
+    for (const group of this.open.values()) this.close(group);
     this.open.clear();
   }
+}
+
+/**
+ * `{name}.sqlite`, or for a name too long for a file name (names reach 249 bytes) `~` and its
+ * hash: `~` is in no group name, so the two kinds never meet.
+ */
+function fileName(name: string): string {
+  if (name.length <= 200) return `${name}.sqlite`;
+  return `~${createHash("sha256").update(name).digest("hex")}.sqlite`;
 }

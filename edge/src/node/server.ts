@@ -5,12 +5,11 @@
  */
 
 import uws from "uWebSockets.js";
-import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
 import {
   ErrorCode,
   errorFrame,
+  isValidTopicName,
   KaitenError,
   Limits,
   PING,
@@ -27,15 +26,19 @@ import {
   mayAutoCreate,
   type SocketRights,
 } from "../core/auth/socket-gate.ts";
+import type { GroupLagOf } from "../core/groups/service.ts";
 import { asKaitenError, type SocketGate } from "../core/partition.ts";
 import { partitionNumber, topicName } from "../core/paths.ts";
+import type { BrokerPort } from "../core/port.ts";
 import { autoCreateTopics, type SettingVars, topicDefaults } from "../core/settings.ts";
-import { checkPartition, lookup, TopicStore } from "../core/topic-store.ts";
+import { METRICS_CONFIG, METRICS_TOPIC } from "../core/system-topics.ts";
+import { checkPartition, type Topic } from "../core/topic-store.ts";
 import type { PeerSocket, SubscriptionState } from "../core/types.ts";
 import { Assets, findDashboard } from "./assets.ts";
 import { HttpAdapter } from "./http.ts";
-import { type PartitionOwner, Partitions } from "./partitions.ts";
-import { type NodeSql, openSqlite, type Synchronous } from "./sqlite.ts";
+import type { PartitionOwner } from "./partitions.ts";
+import { NodePort } from "./port.ts";
+import type { Synchronous } from "./sqlite.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -123,10 +126,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     defaults: topicDefaults(vars),
     quotas: auth.limits,
   };
-  mkdirSync(options.dataDir, { recursive: true });
-  const registryDb: NodeSql = openSqlite(join(options.dataDir, "registry.sqlite"));
-  const partitions = new Partitions(options.dataDir, options.synchronous ?? "FULL");
-  const topics = new TopicStore(registryDb, Date.now);
+  const broker = new NodePort({
+    dataDir: options.dataDir,
+    settings: {
+      auth,
+      autoCreate: settings.autoCreate,
+      topicDefaults: settings.defaults,
+      liveWaitMs: 20_000,
+    },
+    synchronous: options.synchronous ?? "FULL",
+    groupLag: interimGroupLag,
+  });
+  const partitions = broker.partitions;
   const sockets = new Set<uws.WebSocket<SocketData>>();
 
   /** Where a socket goes, as the Worker decides it (§9, §15.3): a partition, or a refusal. */
@@ -146,7 +157,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
       const grant = socketGrant(who, name);
       const create = mayAutoCreate(who, name, settings.autoCreate);
-      const topic = lookup(topics, name, create, settings);
+      const topic = await interimLookup(broker, name, create);
       checkPartition(topic, index);
       return { owner: partitions.get(name, index, topic), rights: { grant, produced: false } };
     } catch (error) {
@@ -292,8 +303,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
     }
     await answered;
-    partitions.closeAll();
-    registryDb.close();
+    broker.close();
   };
   return {
     port,
@@ -306,6 +316,42 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 }
 
 const CORS: Record<string, string> = { "access-control-allow-origin": "*" };
+
+/** Until the core HTTP API is wired in: a topic for a socket, as core lookup() finds it. */
+async function interimLookup(port: NodePort, name: string, create: boolean): Promise<Topic> {
+  if (!isValidTopicName(name))
+    throw new KaitenError("INVALID_TOPIC", "topic names are 1 to 249 of A-Z a-z 0-9 . _ -");
+  const { autoCreate, topicDefaults, auth } = port.settings;
+  const registry = port.registry();
+  const outcome =
+    name === METRICS_TOPIC
+      ? await registry.ensure(name, METRICS_CONFIG, null)
+      : create && autoCreate
+        ? await registry.ensure(name, topicDefaults, auth.limits)
+        : null;
+  if (outcome?.status === "limit") throw new KaitenError("LIMIT_EXCEEDED", outcome.message);
+  const topic = outcome ? outcome.topic : await registry.get(name);
+  if (!topic) throw new KaitenError("UNKNOWN_TOPIC", `topic "${name}" does not exist`);
+  return topic;
+}
+
+/** Until core/groups/lag.ts arrives with the HTTP API: a group's lag over the port. */
+function interimGroupLag(port: BrokerPort): GroupLagOf {
+  return async (d) => {
+    const offsets = await Promise.all(
+      d.partitions.map(async (p) => {
+        const topic = await port.registry().get(p.topic);
+        const ref = topic && { topic: p.topic, partition: p.partition, config: topic };
+        const info = ref ? await port.partition(p.topic, p.partition).info(ref) : null;
+        const highWatermark = info?.ok ? info.value.highWatermark : null;
+        const from = p.committed ?? (info?.ok ? info.value.earliestOffset : 0);
+        const lag = highWatermark === null ? null : Math.max(0, highWatermark - from);
+        return { ...p, highWatermark, lag };
+      }),
+    );
+    return { offsets, totalLag: offsets.reduce((n, o) => n + (o.lag ?? 0), 0) };
+  };
+}
 
 /** Until the core HTTP API is wired in: GET /v1 describes the broker, the rest is NOT_FOUND. */
 async function interimApi(request: Request): Promise<Response> {
