@@ -1,5 +1,5 @@
 import { type AuthSettings, type AuthVars, authSettings } from "../core/auth/settings.ts";
-import { autoCreateTopics, type SettingVars, topicDefaults } from "../core/settings.ts";
+import { type SettingVars, topicDefaults } from "../core/settings.ts";
 import type { TopicConfig } from "../core/types.ts";
 import type { GroupObject } from "./group-object.ts";
 import type { PartitionObject } from "./partition-object.ts";
@@ -15,8 +15,6 @@ export interface Env extends AuthVars, SettingVars {
   REGISTRY: DurableObjectNamespace<TopicRegistry>;
   SITE_KEYS: DurableObjectNamespace<SiteKeyObject>;
   GROUPS: DurableObjectNamespace<GroupObject>;
-  /** Longest wait of a long-poll read, and between SSE heartbeats, in ms (at most 30,000). Default: 20,000. */
-  KAITEN_LIVE_WAIT_MS?: string;
 }
 
 /** The defaults of topics created automatically or without these fields. */
@@ -34,10 +32,6 @@ export function auth(env: Env): AuthSettings {
     authOf.set(env, settings);
   }
   return settings;
-}
-
-export function autoCreate(env: Env): boolean {
-  return autoCreateTopics(env);
 }
 
 /** The one object that holds every topic's config. */

@@ -14,8 +14,8 @@ import { GroupService } from "../core/groups/service.ts";
 import type { GroupDescription, GroupPort, RpcResult } from "../core/port.ts";
 import { durableObjectSql } from "./do-sql-driver.ts";
 import type { Env } from "./env.ts";
-import { groupLag } from "./groups.ts";
 import { cloudflareMetrics } from "./metrics.ts";
+import { groupLag } from "./port.ts";
 
 export type { GroupDescription };
 

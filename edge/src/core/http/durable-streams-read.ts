@@ -11,12 +11,20 @@ import {
   nextCursor,
   parseOffset,
   type StreamPosition,
-} from "../core/durable-stream.ts";
-import type { StreamAnswer } from "../core/stream-store.ts";
-import { auth, type Env } from "./env.ts";
-import { liveWaitMs } from "./live.ts";
+} from "../durable-stream.ts";
+import type { StreamAnswer } from "../stream-store.ts";
+import type { Topic } from "../topic-store.ts";
+import type { HttpContext } from "./context.ts";
 import { answerOf, call, status, topicOf } from "./stream-access.ts";
-import type { Topic } from "./topic-registry.ts";
+import {
+  pipe,
+  Response,
+  URL,
+  type WebRequest,
+  type WebResponse,
+  type WebStreamWriter,
+  type WebURL,
+} from "./web.ts";
 
 /** Most bytes one catch-up response or SSE data event carries. */
 const READ_BYTES = 1_048_576;
@@ -30,7 +38,7 @@ interface ReadRequest {
   cursor: string | null;
 }
 
-function readRequest(url: URL): ReadRequest {
+function readRequest(url: WebURL): ReadRequest {
   const offsets = url.searchParams.getAll("offset");
   if (offsets.length > 1) throw invalid("give one offset");
   if (offsets[0] === "") throw invalid("offset must not be empty");
@@ -44,24 +52,28 @@ function readRequest(url: URL): ReadRequest {
 type ReadAnswer = Extract<StreamAnswer, { status: "read" }>;
 
 async function readOnce(
-  env: Env,
+  ctx: HttpContext,
   topic: Topic,
   from: StreamPosition,
-): Promise<ReadAnswer | Response> {
-  const answer = await call(env, topic, { op: "read", from, maxBytes: READ_BYTES });
+): Promise<ReadAnswer | WebResponse> {
+  const answer = await call(ctx, topic, { op: "read", from, maxBytes: READ_BYTES });
   return answer.status === "read" ? answer : answerOf(answer);
 }
 
-export async function read(request: Request, env: Env, name: string): Promise<Response> {
+export async function read(
+  request: WebRequest,
+  ctx: HttpContext,
+  name: string,
+): Promise<WebResponse> {
   const url = new URL(request.url);
   const r = readRequest(url);
-  const topic = await topicOf(env, name);
+  const topic = await topicOf(ctx, name);
   if (!topic) return status(404);
-  if (r.live === "sse") return sse(env, topic, r);
-  const first = await readOnce(env, topic, r.from);
+  if (r.live === "sse") return sse(ctx, topic, r);
+  const first = await readOnce(ctx, topic, r.from);
   if (first instanceof Response) return first;
-  if (r.live === "long-poll") return longPoll(env, topic, r, first);
-  return catchUp(request, env, r, first);
+  if (r.live === "long-poll") return longPoll(ctx, topic, r, first);
+  return catchUp(request, ctx, r, first);
 }
 
 function payload(contentType: string, values: Uint8Array[]): Uint8Array {
@@ -81,14 +93,19 @@ function readHeaders(a: ReadAnswer): Record<string, string> {
   return h;
 }
 
-function catchUp(request: Request, env: Env, r: ReadRequest, a: ReadAnswer): Response {
+function catchUp(
+  request: WebRequest,
+  ctx: HttpContext,
+  r: ReadRequest,
+  a: ReadAnswer,
+): WebResponse {
   const h = readHeaders(a);
   if (r.from === "now")
     return status(200, { ...h, "cache-control": "no-store" }, payload(a.view.contentType, []));
   const closed = h["stream-closed"] ? ":c" : "";
   const etag = `"${a.view.epoch}:${a.start}:${a.next}${closed}"`;
   h.etag = etag;
-  h["cache-control"] = cacheControl(env);
+  h["cache-control"] = cacheControl(ctx);
   if (request.headers.get("if-none-match") === etag) return status(304, h);
   return status(200, h, payload(a.view.contentType, a.values));
 }
@@ -97,28 +114,28 @@ function catchUp(request: Request, env: Env, r: ReadRequest, a: ReadAnswer): Res
  * Catch-up answers may be kept for a minute (DS §10.1); with auth on, only by the browser: a
  * shared cache would hand an authorized answer to anyone.
  */
-function cacheControl(env: Env): string {
-  const scope = auth(env).mode === "off" ? "public" : "private";
+function cacheControl(ctx: HttpContext): string {
+  const scope = ctx.port.settings.auth.mode === "off" ? "public" : "private";
   return `${scope}, max-age=60, stale-while-revalidate=300`;
 }
 
 async function longPoll(
-  env: Env,
+  ctx: HttpContext,
   topic: Topic,
   r: ReadRequest,
   first: ReadAnswer,
-): Promise<Response> {
+): Promise<WebResponse> {
   let a = first;
   if (a.values.length === 0 && !a.view.closed) {
-    const op = { op: "wait", after: a.start, ms: liveWaitMs(env) } as const;
-    await call(env, topic, op);
-    const again = await readOnce(env, topic, a.start);
+    const op = { op: "wait", after: a.start, ms: ctx.port.settings.liveWaitMs } as const;
+    await call(ctx, topic, op);
+    const again = await readOnce(ctx, topic, a.start);
     if (again instanceof Response) return again;
     a = again;
   }
   const h = readHeaders(a);
   if (!(a.view.closed && a.next >= a.view.tail))
-    h["stream-cursor"] = nextCursor(Date.now(), r.cursor, Math.random);
+    h["stream-cursor"] = nextCursor(ctx.hooks.now(), r.cursor, ctx.hooks.random);
   if (a.values.length === 0) {
     h["stream-up-to-date"] = "true";
     return status(204, h);
@@ -126,30 +143,30 @@ async function longPoll(
   return status(200, h, payload(a.view.contentType, a.values));
 }
 
-async function sse(env: Env, topic: Topic, r: ReadRequest): Promise<Response> {
-  const first = await readOnce(env, topic, r.from);
+async function sse(ctx: HttpContext, topic: Topic, r: ReadRequest): Promise<WebResponse> {
+  const first = await readOnce(ctx, topic, r.from);
   if (first instanceof Response) return first;
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const { readable, writer } = pipe();
   const h: Record<string, string> = {
     "content-type": "text/event-stream",
     "cache-control": "no-cache",
   };
   if (!isText(first.view.contentType)) h["stream-sse-data-encoding"] = "base64";
-  pump(env, topic, r, first, writable.getWriter()).catch((error) =>
-    console.error("[kaiten:stream] SSE stream failed", error),
+  pump(ctx, topic, r, first, writer).catch((error) =>
+    ctx.hooks.log("[kaiten:stream] SSE stream failed", error),
   );
   return status(200, h, readable);
 }
 
 /** Writes data and control events until the stream closes, the client goes, or SSE_MAX_MS. */
 async function pump(
-  env: Env,
+  ctx: HttpContext,
   topic: Topic,
   r: ReadRequest,
   first: ReadAnswer,
-  writer: WritableStreamDefaultWriter<Uint8Array>,
+  writer: WebStreamWriter,
 ): Promise<void> {
-  const until = Date.now() + SSE_MAX_MS;
+  const until = ctx.hooks.now() + SSE_MAX_MS;
   let a = first;
   let cursor = r.cursor;
   try {
@@ -157,20 +174,20 @@ async function pump(
       const atTail = a.next >= a.view.tail;
       const ended = atTail && a.view.closed;
       if (a.values.length > 0 || !sent || ended) {
-        cursor = ended ? cursor : nextCursor(Date.now(), cursor, Math.random);
+        cursor = ended ? cursor : nextCursor(ctx.hooks.now(), cursor, ctx.hooks.random);
         // A data event and its control event go in one write, so they arrive together.
         const data = a.values.length > 0 ? dataEvent(a) : "";
         await writer.write(utf8.encode(data + controlEvent(a, atTail, ended, cursor)));
         sent = true;
       }
-      if (ended || Date.now() >= until) break;
+      if (ended || ctx.hooks.now() >= until) break;
       if (atTail) {
-        const ms = Math.min(liveWaitMs(env), until - Date.now());
-        const waited = await call(env, topic, { op: "wait", after: a.next, ms });
+        const ms = Math.min(ctx.port.settings.liveWaitMs, until - ctx.hooks.now());
+        const waited = await call(ctx, topic, { op: "wait", after: a.next, ms });
         if (waited.status !== "waited") break;
         if (waited.outcome === "timeout") await writer.write(utf8.encode(": keep-alive\n\n"));
       }
-      const next = await readOnce(env, topic, a.next);
+      const next = await readOnce(ctx, topic, a.next);
       if (next instanceof Response) break;
       a = next;
     }

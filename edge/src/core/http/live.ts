@@ -1,40 +1,42 @@
 /**
  * Live reads over plain HTTP on Kaiten's own API (docs/PROTOCOL.md §17): `live=long-poll`
  * and `live=sse` on GET /v1/topics/{t}/partitions/{p}/records, and the cache headers of
- * catch-up pages. The Worker reads pages from the partition object as any HTTP read does and
- * parks on the object's bounded waiter set between commits: the object stays the single
- * writer and holds no per-reader buffers.
+ * catch-up pages. The API (in the Worker, on Cloudflare) reads pages from the partition's
+ * owner as any HTTP read does and parks on the owner's bounded waiter set between commits:
+ * the owner stays the single writer and holds no per-reader buffers.
  */
 import { KaitenError } from "@kaiten/protocol";
-import type { AuthSettings } from "../core/auth/settings.ts";
-import { MAX_WAIT_MS } from "../core/commit-waiters.ts";
-import { type Env, partitionStub } from "./env.ts";
-import { errorBody, json, type ReadPage, readPage, refOf, unwrap } from "./http.ts";
-import { lookupTopic } from "./topics.ts";
+import { unwrap } from "../port.ts";
+import { refOf } from "../topic-ref.ts";
+import type { HttpContext } from "./context.ts";
+import { errorBody, json } from "./json.ts";
+import { lookupTopic } from "./topic-cache.ts";
+import { type ReadPage, readPage } from "./topic-routes.ts";
+import {
+  pipe,
+  Response,
+  URL,
+  type WebRequest,
+  type WebResponse,
+  type WebStreamWriter,
+  type WebURL,
+} from "./web.ts";
 
 /** How long one SSE response lasts before the server ends it (EventSource reconnects). */
 export const SSE_MAX_MS = 5 * 60_000;
-const DEFAULT_WAIT_MS = 20_000;
 const utf8 = new TextEncoder();
 
-/** The longest wait of a long-poll, and the heartbeat interval of SSE (KAITEN_LIVE_WAIT_MS). */
-export function liveWaitMs(env: Env): number {
-  const n = Number(env.KAITEN_LIVE_WAIT_MS);
-  return Number.isInteger(n) && n > 0 ? Math.min(n, MAX_WAIT_MS) : DEFAULT_WAIT_MS;
-}
-
 export interface LiveRead {
-  url: URL;
-  env: Env;
+  url: WebURL;
+  ctx: HttpContext;
   topic: string;
   partition: number;
   /** Until when the caller's rights hold (ms; 0: no end). An SSE stream ends then. */
   expiresAt: number;
-  auth: AuthSettings;
 }
 
 /** A read of §11.3, §17.1 or §17.2, by the `live` parameter. */
-export async function partitionRead(request: Request, r: LiveRead): Promise<Response> {
+export async function partitionRead(request: WebRequest, r: LiveRead): Promise<WebResponse> {
   const live = r.url.searchParams.get("live");
   if (live === "sse") return sse(request, r);
   if (live === "long-poll") return longPoll(r);
@@ -43,7 +45,7 @@ export async function partitionRead(request: Request, r: LiveRead): Promise<Resp
 }
 
 /** The epoch a request's positions belong to (`epoch=`), or null when not given. */
-function requestedEpoch(url: URL): number | null {
+function requestedEpoch(url: WebURL): number | null {
   const raw = url.searchParams.get("epoch");
   if (raw === null) return null;
   if (!/^\d{1,10}$/.test(raw)) throw new KaitenError("INVALID_REQUEST", "epoch is an integer");
@@ -63,14 +65,14 @@ function checkEpoch(page: ReadPage, epoch: number | null): void {
  * §17.3: a page that ends before the high watermark cannot change within its epoch, so a
  * request naming the epoch gets an immutable answer a CDN may keep; any page gets an ETag.
  */
-async function catchUp(request: Request, r: LiveRead): Promise<Response> {
+async function catchUp(request: WebRequest, r: LiveRead): Promise<WebResponse> {
   const epoch = requestedEpoch(r.url);
-  const page = await readPage(r.url, r.env, r.topic, r.partition);
+  const page = await readPage(r.url, r.ctx, r.topic, r.partition);
   checkEpoch(page, epoch);
   const start = r.url.searchParams.get("offset") ?? r.url.searchParams.get("timestamp") ?? "";
   const etag = `"${page.epoch}:${start}:${page.nextOffset}:${page.records.length}"`;
   const complete = page.nextOffset < page.highWatermark && page.records.length > 0;
-  const scope = r.auth.mode === "off" ? "public" : "private";
+  const scope = r.ctx.port.settings.auth.mode === "off" ? "public" : "private";
   const cache =
     complete && epoch !== null ? `${scope}, max-age=31536000, immutable` : `${scope}, no-cache`;
   const headers = { etag, "cache-control": cache };
@@ -82,19 +84,19 @@ async function catchUp(request: Request, r: LiveRead): Promise<Response> {
 }
 
 async function wait(r: LiveRead, after: number, ms: number): Promise<void> {
-  const topic = await lookupTopic(r.env, r.topic, false);
+  const topic = await lookupTopic(r.ctx, r.topic, false);
   const input = { ...refOf(topic, r.partition), after, ms };
-  unwrap(await partitionStub(r.env, r.topic, r.partition).waitForCommit(input));
+  unwrap(await r.ctx.port.partition(r.topic, r.partition).waitForCommit(input));
 }
 
 /** §17.1: the page at once if it has records, else after the next commit or the wait. */
-async function longPoll(r: LiveRead): Promise<Response> {
+async function longPoll(r: LiveRead): Promise<WebResponse> {
   const epoch = requestedEpoch(r.url);
-  let page = await readPage(r.url, r.env, r.topic, r.partition);
+  let page = await readPage(r.url, r.ctx, r.topic, r.partition);
   checkEpoch(page, epoch);
   if (page.records.length === 0) {
     await wait(r, page.nextOffset, waitParam(r));
-    page = await readPage(at(r.url, page.nextOffset), r.env, r.topic, r.partition);
+    page = await readPage(at(r.url, page.nextOffset), r.ctx, r.topic, r.partition);
     checkEpoch(page, epoch);
   }
   const response = json(page);
@@ -104,14 +106,14 @@ async function longPoll(r: LiveRead): Promise<Response> {
 
 function waitParam(r: LiveRead): number {
   const raw = r.url.searchParams.get("wait");
-  const max = liveWaitMs(r.env);
+  const max = r.ctx.port.settings.liveWaitMs;
   if (raw === null) return max;
   const n = Number(raw);
   if (!/^\d{1,6}$/.test(raw)) throw new KaitenError("INVALID_REQUEST", "wait is milliseconds");
   return Math.min(n, max);
 }
 
-function at(url: URL, offset: number): URL {
+function at(url: WebURL, offset: number): WebURL {
   const next = new URL(url);
   next.searchParams.delete("timestamp");
   next.searchParams.set("offset", String(offset));
@@ -124,7 +126,7 @@ interface Resume {
 }
 
 /** Where an SSE read starts: `Last-Event-ID` ("epoch:nextOffset") wins over the query. */
-function resumeFrom(request: Request, url: URL): Resume {
+function resumeFrom(request: WebRequest, url: WebURL): Resume {
   const id = request.headers.get("last-event-id");
   const m = id === null ? null : /^(\d{1,10}):(\d{1,16})$/.exec(id);
   if (m) return { epoch: Number(m[1]), offset: Number(m[2]) };
@@ -136,12 +138,11 @@ function resumeFrom(request: Request, url: URL): Resume {
  * §17.2: Server-Sent Events. The first page is read before the answer, so a bad request or
  * an offset past the high watermark is an HTTP error that stops EventSource's retries.
  */
-async function sse(request: Request, r: LiveRead): Promise<Response> {
+async function sse(request: WebRequest, r: LiveRead): Promise<WebResponse> {
   const resume = resumeFrom(request, r.url);
   const first = await firstPage(r, resume);
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  const writer = writable.getWriter();
-  stream(r, first, writer).catch((error) => console.error("[kaiten:live] SSE failed", error));
+  const { readable, writer } = pipe();
+  stream(r, first, writer).catch((error) => r.ctx.hooks.log("[kaiten:live] SSE failed", error));
   return new Response(readable, {
     headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
   });
@@ -158,17 +159,17 @@ async function firstPage(r: LiveRead, resume: Resume): Promise<FirstPage> {
   let page: ReadPage;
   let lost: { from: number; to: number } | null = null;
   try {
-    page = await readPage(url, r.env, r.topic, r.partition);
+    page = await readPage(url, r.ctx, r.topic, r.partition);
   } catch (error) {
     if (!(error instanceof KaitenError) || error.code !== "OFFSET_OUT_OF_RANGE") throw error;
-    page = await readPage(at(r.url, error.detail), r.env, r.topic, r.partition);
+    page = await readPage(at(r.url, error.detail), r.ctx, r.topic, r.partition);
     const sameEpoch = resume.epoch === null || resume.epoch === page.epoch;
     // Past the high watermark of the same log: a client error, answered as HTTP (416).
     if (sameEpoch && (resume.offset === null || resume.offset > error.detail)) throw error;
     if (sameEpoch) lost = { from: resume.offset as number, to: error.detail };
   }
   if (resume.epoch !== null && resume.epoch !== page.epoch) {
-    page = await readPage(at(r.url, page.earliestOffset), r.env, r.topic, r.partition);
+    page = await readPage(at(r.url, page.earliestOffset), r.ctx, r.topic, r.partition);
     const reset = { epoch: page.epoch, earliestOffset: page.earliestOffset };
     return { page, notices: [event("reset", reset)] };
   }
@@ -180,13 +181,9 @@ function event(type: string, data: unknown, id?: string): string {
 }
 
 /** Pages as `records` events, heartbeats while idle; ends at SSE_MAX_MS or token expiry. */
-async function stream(
-  r: LiveRead,
-  first: FirstPage,
-  writer: WritableStreamDefaultWriter<Uint8Array>,
-): Promise<void> {
+async function stream(r: LiveRead, first: FirstPage, writer: WebStreamWriter): Promise<void> {
   const end = Math.min(
-    Date.now() + SSE_MAX_MS,
+    r.ctx.hooks.now() + SSE_MAX_MS,
     r.expiresAt > 0 ? r.expiresAt : Number.POSITIVE_INFINITY,
   );
   const send = (text: string) => writer.write(utf8.encode(text));
@@ -196,12 +193,16 @@ async function stream(
     for (;;) {
       if (page.records.length > 0)
         await send(event("records", page, `${page.epoch}:${page.nextOffset}`));
-      if (Date.now() >= end) break;
+      if (r.ctx.hooks.now() >= end) break;
       if (page.nextOffset >= page.highWatermark) {
-        await wait(r, page.nextOffset, Math.min(liveWaitMs(r.env), end - Date.now()));
+        await wait(
+          r,
+          page.nextOffset,
+          Math.min(r.ctx.port.settings.liveWaitMs, end - r.ctx.hooks.now()),
+        );
         await send(": keep-alive\n\n");
       }
-      const next = await readPage(at(r.url, page.nextOffset), r.env, r.topic, r.partition).catch(
+      const next = await readPage(at(r.url, page.nextOffset), r.ctx, r.topic, r.partition).catch(
         (error: unknown) => error,
       );
       if (next instanceof KaitenError) {

@@ -1,10 +1,10 @@
 /**
  * The Durable Streams protocol at /v1/stream/{name} (docs/PROTOCOL.md §18): HTTP in the
- * Worker, each stream's state and checks in its partition object (stream-store.ts).
+ * core's API, each stream's state and checks in its partition object (stream-store.ts).
  * A stream is the topic {name} of one partition.
  */
 import { concat, ErrorInfo, KaitenError, Limits } from "@kaiten/protocol";
-import { type Principal, requireRight } from "../core/auth/access.ts";
+import { type Principal, requireRight } from "../auth/access.ts";
 import {
   formatOffset,
   invalid,
@@ -13,14 +13,15 @@ import {
   parseExpiresAt,
   parseOffset,
   parseTtl,
-} from "../core/durable-stream.ts";
-import type { CreateSpec, Producer, StreamAnswer } from "../core/stream-store.ts";
+} from "../durable-stream.ts";
+import type { CreateSpec, Producer, StreamAnswer } from "../stream-store.ts";
+import type { Topic } from "../topic-store.ts";
+import type { HttpContext } from "./context.ts";
 import { read } from "./durable-streams-read.ts";
-import { auth, type Env, registry } from "./env.ts";
-import { errorBody } from "./http.ts";
+import { errorBody } from "./json.ts";
 import { answerOf, call, status, topicOf, unregister, viewHeaders } from "./stream-access.ts";
-import type { Topic } from "./topic-registry.ts";
-import { checkTopicName, remember } from "./topics.ts";
+import { checkTopicName, remember } from "./topic-cache.ts";
+import { Response, URL, type WebRequest, type WebResponse, type WebStreamReader } from "./web.ts";
 
 export const STREAM_PATH = /^\/v1\/stream\/([^/]+)$/;
 const STREAM_PREFIX = "/v1/stream/";
@@ -44,24 +45,24 @@ const SECURITY = {
 };
 
 export async function streamRoute(
-  request: Request,
-  env: Env,
+  request: WebRequest,
+  ctx: HttpContext,
   who: Principal,
   segment: string,
-): Promise<Response> {
-  let response: Response;
+): Promise<WebResponse> {
+  let response: WebResponse;
   try {
-    response = await dispatch(request, env, who, streamName(segment));
+    response = await dispatch(request, ctx, who, streamName(segment));
   } catch (error) {
-    response = failure(error);
+    response = failure(ctx, error);
   }
   for (const [k, v] of Object.entries(SECURITY)) response.headers.set(k, v);
   return response;
 }
 
-function failure(error: unknown): Response {
+function failure(ctx: HttpContext, error: unknown): WebResponse {
   const e = error instanceof KaitenError ? error : new KaitenError("INTERNAL", "internal error");
-  if (!(error instanceof KaitenError)) console.error("[kaiten:stream] request failed", error);
+  if (!(error instanceof KaitenError)) ctx.hooks.log("[kaiten:stream] request failed", error);
   const status =
     e.code === "FRAME_TOO_LARGE" || e.code === "RECORD_TOO_LARGE"
       ? 413
@@ -94,23 +95,23 @@ function streamName(segment: string): string {
   return name;
 }
 
-async function dispatch(request: Request, env: Env, who: Principal, name: string) {
+async function dispatch(request: WebRequest, ctx: HttpContext, who: Principal, name: string) {
   switch (request.method) {
     case "PUT":
       requireRight(who, "create", name);
-      return create(request, env, name);
+      return create(request, ctx, name);
     case "POST":
       requireRight(who, "produce", name);
-      return append(request, env, name);
+      return append(request, ctx, name);
     case "GET":
       requireRight(who, "subscribe", name);
-      return read(request, env, name);
+      return read(request, ctx, name);
     case "HEAD":
       requireRight(who, "subscribe", name);
-      return head(env, name);
+      return head(ctx, name);
     case "DELETE":
       requireRight(who, "create", name);
-      return remove(env, name);
+      return remove(ctx, name);
     default:
       return new Response(null, {
         status: 405,
@@ -119,12 +120,12 @@ async function dispatch(request: Request, env: Env, who: Principal, name: string
   }
 }
 
-function flag(request: Request, header: string): boolean {
+function flag(request: WebRequest, header: string): boolean {
   return request.headers.get(header)?.toLowerCase() === "true";
 }
 
 /** The body, at most MAX_APPEND_BYTES (413 past it, without reading it all). */
-async function body(request: Request): Promise<Uint8Array> {
+async function body(request: WebRequest): Promise<Uint8Array> {
   if (!request.body) return new Uint8Array(0);
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -146,7 +147,7 @@ async function body(request: Request): Promise<Uint8Array> {
  * Reads and drops the rest of a body too large to take (up to DRAIN_BYTES): a client that
  * is still sending when the answer comes sees a reset connection instead of the 413.
  */
-async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, read: number) {
+async function drain(reader: WebStreamReader, read: number) {
   let size = read;
   while (size < DRAIN_BYTES) {
     const { done, value } = await reader.read();
@@ -167,7 +168,7 @@ function valuesOf(contentType: string, bytes: Uint8Array, creating: boolean): Ui
   return jsonMessages(new TextDecoder().decode(bytes), creating).map((m) => utf8.encode(m));
 }
 
-async function create(request: Request, env: Env, name: string): Promise<Response> {
+async function create(request: WebRequest, ctx: HttpContext, name: string): Promise<WebResponse> {
   const ttlSeconds = parseTtl(request.headers.get("stream-ttl"));
   const expiresAt = parseExpiresAt(request.headers.get("stream-expires-at"));
   if (ttlSeconds !== null && expiresAt !== null)
@@ -185,17 +186,17 @@ async function create(request: Request, env: Env, name: string): Promise<Respons
     inherits: fork !== null,
   };
   const bytes = await body(request);
-  const known = await topicOf(env, name);
+  const known = await topicOf(ctx, name);
   const location = new URL(`${STREAM_PREFIX}${encodeURIComponent(name)}`, request.url).href;
   if (known)
     return created(
       location,
-      await call(env, known, { op: "create", spec, values: [], adopt: false }),
+      await call(ctx, known, { op: "create", spec, values: [], adopt: false }),
     );
   let inherited: Uint8Array[] = [];
   let source: Topic | null = null;
   if (fork) {
-    source = await topicOf(env, fork.source);
+    source = await topicOf(ctx, fork.source);
     if (!source) return status(404);
     const op = {
       op: "fork-source",
@@ -203,7 +204,7 @@ async function create(request: Request, env: Env, name: string): Promise<Respons
       offset: fork.offset,
       subOffset: fork.subOffset,
     } as const;
-    const answer = await call(env, source, op);
+    const answer = await call(ctx, source, op);
     if (answer.status !== "source") return answerOf(answer);
     inherited = answer.values;
     spec.contentType = spec.contentType || answer.view.contentType;
@@ -214,20 +215,22 @@ async function create(request: Request, env: Env, name: string): Promise<Respons
     }
   }
   const values = [...inherited, ...valuesOf(spec.contentType, bytes, true)];
-  const outcome = await registry(env).create(name, STREAM_CONFIG, auth(env).limits);
+  const outcome = await ctx.port
+    .registry()
+    .create(name, STREAM_CONFIG, ctx.port.settings.auth.limits);
   if (outcome.status === "limit") throw new KaitenError("LIMIT_EXCEEDED", outcome.message);
-  remember(outcome.topic);
-  const answer = await call(env, outcome.topic, {
+  remember(ctx, outcome.topic);
+  const answer = await call(ctx, outcome.topic, {
     op: "create",
     spec,
     values,
     adopt: outcome.status !== "created",
   });
-  if (source && answer.status !== "created") await release(env, source.name);
+  if (source && answer.status !== "created") await release(ctx, source.name);
   return created(location, answer);
 }
 
-function created(location: string, answer: StreamAnswer): Response {
+function created(location: string, answer: StreamAnswer): WebResponse {
   if (answer.status === "created") return status(201, { ...viewHeaders(answer.view), location });
   return answerOf(answer);
 }
@@ -238,7 +241,7 @@ interface ForkRequest {
   subOffset: number;
 }
 
-function forkRequest(request: Request): ForkRequest | null {
+function forkRequest(request: WebRequest): ForkRequest | null {
   const from = request.headers.get("stream-forked-from");
   const rawOffset = request.headers.get("stream-fork-offset");
   const rawSub = request.headers.get("stream-fork-sub-offset");
@@ -265,7 +268,7 @@ function forkRequest(request: Request): ForkRequest | null {
   return { source, offset, subOffset };
 }
 
-function producerOf(request: Request): Producer | null {
+function producerOf(request: WebRequest): Producer | null {
   const id = request.headers.get("producer-id");
   const epoch = request.headers.get("producer-epoch");
   const seq = request.headers.get("producer-seq");
@@ -283,11 +286,11 @@ function safeInt(raw: string, header: string): number {
   return n;
 }
 
-async function append(request: Request, env: Env, name: string): Promise<Response> {
+async function append(request: WebRequest, ctx: HttpContext, name: string): Promise<WebResponse> {
   const producer = producerOf(request);
   const close = flag(request, "stream-closed");
   const bytes = await body(request);
-  const topic = await topicOf(env, name);
+  const topic = await topicOf(ctx, name);
   if (!topic) return status(404);
   if (bytes.length === 0 && !close)
     throw invalid("an append needs a body (or Stream-Closed: true)");
@@ -295,7 +298,7 @@ async function append(request: Request, env: Env, name: string): Promise<Respons
   if (bytes.length > 0 && contentType === null) throw invalid("an append needs a Content-Type");
   const values = contentType === null ? [] : valuesOf(contentType, bytes, false);
   const seq = request.headers.get("stream-seq");
-  const answer = await call(env, topic, {
+  const answer = await call(ctx, topic, {
     op: "append",
     contentType,
     values,
@@ -318,10 +321,10 @@ async function append(request: Request, env: Env, name: string): Promise<Respons
   return status(answer.status === "appended" && producer ? 200 : 204, h);
 }
 
-async function head(env: Env, name: string): Promise<Response> {
-  const topic = await topicOf(env, name);
+async function head(ctx: HttpContext, name: string): Promise<WebResponse> {
+  const topic = await topicOf(ctx, name);
   if (!topic) return status(404, { "cache-control": "no-store" });
-  const answer = await call(env, topic, { op: "head" });
+  const answer = await call(ctx, topic, { op: "head" });
   if (answer.status !== "exists") return answerOf(answer);
   const h: Record<string, string> = { ...viewHeaders(answer.view), "cache-control": "no-store" };
   if (answer.view.ttlSeconds !== null) h["stream-ttl"] = String(answer.view.ttlSeconds);
@@ -329,26 +332,26 @@ async function head(env: Env, name: string): Promise<Response> {
   return status(200, h);
 }
 
-async function remove(env: Env, name: string): Promise<Response> {
-  const topic = await topicOf(env, name);
+async function remove(ctx: HttpContext, name: string): Promise<WebResponse> {
+  const topic = await topicOf(ctx, name);
   if (!topic) return status(404);
-  const answer = await call(env, topic, { op: "delete" });
+  const answer = await call(ctx, topic, { op: "delete" });
   if (answer.status === "soft-deleted") return status(204);
   if (answer.status !== "deleted") return answerOf(answer);
-  await unregister(env, name);
-  if (answer.fork) await release(env, answer.fork.source);
+  await unregister(ctx, name);
+  if (answer.fork) await release(ctx, answer.fork.source);
   return status(204);
 }
 
 /** A fork went away: its source counts one fork less, and may go for good (cascading). */
-async function release(env: Env, source: string): Promise<void> {
+async function release(ctx: HttpContext, source: string): Promise<void> {
   let name: string | null = source;
   for (let depth = 0; name !== null && depth < 64; depth++) {
-    const topic = await topicOf(env, name);
+    const topic = await topicOf(ctx, name);
     if (!topic) return;
-    const answer = await call(env, topic, { op: "release" });
+    const answer = await call(ctx, topic, { op: "release" });
     if (answer.status !== "released" || !answer.destroyed) return;
-    await unregister(env, name);
+    await unregister(ctx, name);
     name = answer.fork?.source ?? null;
   }
 }

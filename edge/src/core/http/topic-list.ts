@@ -4,21 +4,22 @@
  * deployment with many streams lists them in pages instead of all at once.
  */
 import { KaitenError } from "@kaiten/protocol";
-import { type Env, registry } from "./env.ts";
-import { json } from "./http.ts";
+import type { HttpContext } from "./context.ts";
+import { json } from "./json.ts";
+import type { WebResponse, WebURL } from "./web.ts";
 
 /** Most topics one page may ask for. */
 export const MAX_TOPIC_PAGE = 1_000;
 
 export async function listTopicPage(
-  env: Env,
-  url: URL,
+  ctx: HttpContext,
+  url: WebURL,
   visible: (name: string) => boolean,
-): Promise<Response> {
+): Promise<WebResponse> {
   const prefix = url.searchParams.get("prefix") ?? "";
   const after = url.searchParams.get("after");
   const limit = pageLimit(url.searchParams.get("limit"));
-  const topics = (await registry(env).list())
+  const topics = (await ctx.port.registry().list())
     .filter(
       (t) => visible(t.name) && t.name.startsWith(prefix) && (after === null || t.name > after),
     )

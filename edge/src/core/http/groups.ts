@@ -1,24 +1,27 @@
 /**
  * Consumer group routes (docs/PROTOCOL.md §16): administration, and membership over HTTP for
  * clients that hold no socket (a Worker on a Cron Trigger, a Queue consumer). The rules live
- * in the group's object (core/groups/coordinator.ts); this file checks rights, looks up
+ * in the group's coordinator (core/groups/coordinator.ts); this file checks rights, looks up
  * topics, and reads partitions for HTTP fetches.
  */
 import { decodeChunk, isValidTopicName, KaitenError } from "@kaiten/protocol";
-import { type Principal, requireAdmin, requireRight, rightsOf } from "../core/auth/access.ts";
-import { allows } from "../core/auth/rights.ts";
+import { type Principal, requireAdmin, requireRight, rightsOf } from "../auth/access.ts";
+import { allows } from "../auth/rights.ts";
 import {
   GroupLimits,
   type JoinRequest,
   type MemberView,
   type PartitionOffset,
   type TopicPartition,
-} from "../core/groups/coordinator.ts";
-import { auth, type Env, groupStub, partitionStub, registry } from "./env.ts";
-import type { GroupDescription } from "./group-object.ts";
-import { json, readJson, refOf, unwrap } from "./http.ts";
+} from "../groups/coordinator.ts";
+import { groupLag } from "../groups/lag.ts";
+import { unwrap } from "../port.ts";
+import { refOf } from "../topic-ref.ts";
+import type { HttpContext } from "./context.ts";
+import { json, readJson } from "./json.ts";
 import { toJsonRecord } from "./json-records.ts";
-import { checkPartition, lookupTopic } from "./topics.ts";
+import { checkPartition, lookupTopic } from "./topic-cache.ts";
+import { URL, type WebRequest, type WebResponse } from "./web.ts";
 
 const GROUP_PATH =
   /^\/v1\/groups\/([^/]+)(?:\/(offsets|members)(?:\/([^/]+)(?:\/(heartbeat|commit|fetch|leave))?)?)?$/;
@@ -34,13 +37,19 @@ export function isGroupPath(path: string): boolean {
   return path === "/v1/groups" || GROUP_PATH.test(path);
 }
 
-export async function groupRoute(request: Request, env: Env, who: Principal): Promise<Response> {
+export async function groupRoute(
+  request: WebRequest,
+  ctx: HttpContext,
+  who: Principal,
+): Promise<WebResponse> {
   const path = new URL(request.url).pathname;
   const method = request.method;
   if (path === "/v1/groups") {
     if (method !== "GET") throw new KaitenError("INVALID_REQUEST", "method not allowed");
     const rights = rightsOf(who);
-    const names = (await registry(env).listGroups()).filter((g) => allows(rights, "group", g));
+    const names = (await ctx.port.registry().listGroups()).filter((g) =>
+      allows(rights, "group", g),
+    );
     return json({ groups: names });
   }
   const m = GROUP_PATH.exec(path) as RegExpExecArray;
@@ -48,20 +57,20 @@ export async function groupRoute(request: Request, env: Env, who: Principal): Pr
   requireRight(who, "group", group);
   const [section, memberId, action] = [m[2], m[3], m[4]];
   if (!section) {
-    if (method === "GET") return describeGroup(env, group);
-    if (method === "DELETE") return deleteGroup(env, who, group);
+    if (method === "GET") return describeGroup(ctx, group);
+    if (method === "DELETE") return deleteGroup(ctx, who, group);
   } else if (section === "offsets" && method === "POST")
-    return resetOffsets(request, env, who, group);
+    return resetOffsets(request, ctx, who, group);
   else if (section === "members" && memberId === undefined && method === "POST")
-    return join(request, env, who, group);
+    return join(request, ctx, who, group);
   else if (section === "members" && memberId !== undefined) {
     if ((action === undefined && method === "DELETE") || (action === "leave" && method === "POST"))
-      return leave(request, env, group, memberId);
+      return leave(request, ctx, group, memberId);
     if (method === "POST" && action === "heartbeat")
-      return heartbeat(request, env, group, memberId);
-    if (method === "POST" && action === "commit") return commit(request, env, group, memberId);
+      return heartbeat(request, ctx, group, memberId);
+    if (method === "POST" && action === "commit") return commit(request, ctx, group, memberId);
     if (method === "POST" && action === "fetch")
-      return fetchRecords(request, env, who, group, memberId);
+      return fetchRecords(request, ctx, who, group, memberId);
   }
   throw new KaitenError("INVALID_REQUEST", `no ${method} for ${path}`);
 }
@@ -77,7 +86,12 @@ function groupName(segment: string): string {
   return name;
 }
 
-async function join(request: Request, env: Env, who: Principal, group: string): Promise<Response> {
+async function join(
+  request: WebRequest,
+  ctx: HttpContext,
+  who: Principal,
+  group: string,
+): Promise<WebResponse> {
   const body = await readJson(request);
   const topics = body.topics;
   if (
@@ -90,7 +104,7 @@ async function join(request: Request, env: Env, who: Principal, group: string): 
   for (const topic of topics) {
     if (typeof topic !== "string") throw bad("topics must be strings");
     requireRight(who, "subscribe", topic);
-    partitionsOf[topic] = (await lookupTopic(env, topic, false)).partitions;
+    partitionsOf[topic] = (await lookupTopic(ctx, topic, false)).partitions;
   }
   const instanceId = body.instanceId;
   if (
@@ -104,9 +118,9 @@ async function join(request: Request, env: Env, who: Principal, group: string): 
     sessionTimeoutMs: sessionTimeout(body.sessionTimeoutMs),
     partitionsOf,
   };
-  const added = await registry(env).addGroup(group, auth(env).limits.maxGroups);
+  const added = await ctx.port.registry().addGroup(group, ctx.port.settings.auth.limits.maxGroups);
   if (!added.ok) throw new KaitenError("LIMIT_EXCEEDED", added.message);
-  return json(unwrap(await groupStub(env, group).join(group, r)));
+  return json(unwrap(await ctx.port.group(group).join(group, r)));
 }
 
 function sessionTimeout(v: unknown): number {
@@ -147,63 +161,59 @@ function generationOf(v: unknown): number | undefined {
   return v as number;
 }
 
-async function bodyOrEmpty(request: Request): Promise<Record<string, unknown>> {
+async function bodyOrEmpty(request: WebRequest): Promise<Record<string, unknown>> {
   return request.headers.get("content-length") === "0" || request.body === null
     ? {}
     : readJson(request);
 }
 
 async function heartbeat(
-  request: Request,
-  env: Env,
+  request: WebRequest,
+  ctx: HttpContext,
   group: string,
   memberId: string,
-): Promise<Response> {
+): Promise<WebResponse> {
   const b = await bodyOrEmpty(request);
-  const view = await groupStub(env, group).heartbeat(
-    group,
-    memberId,
-    generationOf(b.generation),
-    offsetsOf(b.commits, "commits"),
-    partitionsOfBody(b.released),
-  );
+  const view = await ctx.port
+    .group(group)
+    .heartbeat(
+      group,
+      memberId,
+      generationOf(b.generation),
+      offsetsOf(b.commits, "commits"),
+      partitionsOfBody(b.released),
+    );
   return json(unwrap(view));
 }
 
 async function commit(
-  request: Request,
-  env: Env,
+  request: WebRequest,
+  ctx: HttpContext,
   group: string,
   memberId: string,
-): Promise<Response> {
+): Promise<WebResponse> {
   const b = await readJson(request);
   const generation = generationOf(b.generation);
   if (generation === undefined) throw bad("a commit carries the member's generation");
   unwrap(
-    await groupStub(env, group).commit(
-      group,
-      memberId,
-      generation,
-      offsetsOf(b.offsets, "offsets"),
-    ),
+    await ctx.port
+      .group(group)
+      .commit(group, memberId, generation, offsetsOf(b.offsets, "offsets")),
   );
   return json({ committed: true });
 }
 
 async function leave(
-  request: Request,
-  env: Env,
+  request: WebRequest,
+  ctx: HttpContext,
   group: string,
   memberId: string,
-): Promise<Response> {
+): Promise<WebResponse> {
   const b = await bodyOrEmpty(request);
   unwrap(
-    await groupStub(env, group).leave(
-      group,
-      memberId,
-      generationOf(b.generation),
-      offsetsOf(b.commits, "commits"),
-    ),
+    await ctx.port
+      .group(group)
+      .leave(group, memberId, generationOf(b.generation), offsetsOf(b.commits, "commits")),
   );
   return json({ left: memberId });
 }
@@ -213,8 +223,8 @@ async function leave(
  * earliest retained): a heartbeat and a read in one call. The member commits what it processed.
  */
 async function fetchRecords(
-  request: Request,
-  env: Env,
+  request: WebRequest,
+  ctx: HttpContext,
   who: Principal,
   group: string,
   memberId: string,
@@ -227,13 +237,9 @@ async function fetchRecords(
     offsetsOf(b.positions, "positions").map((p) => [`${p.topic}/${p.partition}`, p.offset]),
   );
   const view: MemberView = unwrap(
-    await groupStub(env, group).heartbeat(
-      group,
-      memberId,
-      generationOf(b.generation),
-      [],
-      partitionsOfBody(b.released),
-    ),
+    await ctx.port
+      .group(group)
+      .heartbeat(group, memberId, generationOf(b.generation), [], partitionsOfBody(b.released)),
   );
   const revoking = new Set(view.revoke.map((r) => `${r.topic}/${r.partition}`));
   const records: Array<Record<string, unknown>> = [];
@@ -242,11 +248,11 @@ async function fetchRecords(
     const k = `${a.topic}/${a.partition}`;
     if (revoking.has(k) || records.length >= max) continue;
     requireRight(who, "subscribe", a.topic);
-    const topic = await lookupTopic(env, a.topic, false);
+    const topic = await lookupTopic(ctx, a.topic, false);
     checkPartition(topic, a.partition);
     const offset = positions.get(k) ?? a.offset ?? undefined;
     const r = unwrap(
-      await partitionStub(env, a.topic, a.partition).read({
+      await ctx.port.partition(a.topic, a.partition).read({
         ...refOf(topic, a.partition),
         offset,
         maxBytes: FETCH_BYTES,
@@ -274,11 +280,13 @@ async function fetchRecords(
   });
 }
 
-async function describeGroup(env: Env, group: string): Promise<Response> {
-  const d = unwrap(await groupStub(env, group).describe(group));
+async function describeGroup(ctx: HttpContext, group: string): Promise<WebResponse> {
+  const d = unwrap(await ctx.port.group(group).describe(group));
   if (d.generation === 0 && d.members.length === 0 && d.partitions.length === 0)
     throw new KaitenError("NOT_FOUND", `no group "${group}"`);
-  const { offsets, totalLag } = await groupLag(env, d);
+  const { offsets, totalLag } = await groupLag(ctx.port, d, (name) =>
+    lookupTopic(ctx, name, false),
+  );
   return json({
     name: group,
     generation: d.generation,
@@ -289,45 +297,24 @@ async function describeGroup(env: Env, group: string): Promise<Response> {
   });
 }
 
-/**
- * Lag per partition: the high watermark minus the committed offset (or minus the earliest
- * retained offset when nothing is committed). Used by `GET /v1/groups/{g}` and by the
- * group's records in `__metrics` (§14).
- */
-export async function groupLag(env: Env, d: GroupDescription) {
-  const offsets = await Promise.all(
-    d.partitions.map(async (p) => {
-      const topic = await lookupTopic(env, p.topic, false).catch(() => null);
-      const info = topic
-        ? unwrap(await partitionStub(env, p.topic, p.partition).info(refOf(topic, p.partition)))
-        : null;
-      const highWatermark = info?.highWatermark ?? null;
-      const from = p.committed ?? info?.earliestOffset ?? 0;
-      const lag = highWatermark === null ? null : Math.max(0, highWatermark - from);
-      return { ...p, highWatermark, lag };
-    }),
-  );
-  return { offsets, totalLag: offsets.reduce((sum, o) => sum + (o.lag ?? 0), 0) };
-}
-
-async function deleteGroup(env: Env, who: Principal, group: string): Promise<Response> {
+async function deleteGroup(ctx: HttpContext, who: Principal, group: string): Promise<WebResponse> {
   requireAdmin(who);
-  unwrap(await groupStub(env, group).destroy(group));
-  await registry(env).removeGroup(group);
+  unwrap(await ctx.port.group(group).destroy(group));
+  await ctx.port.registry().removeGroup(group);
   return json({ deleted: group });
 }
 
 /** Sets the group's committed offsets for a topic: earliest, latest, an offset or a time (§16.5). */
 async function resetOffsets(
-  request: Request,
-  env: Env,
+  request: WebRequest,
+  ctx: HttpContext,
   who: Principal,
   group: string,
-): Promise<Response> {
+): Promise<WebResponse> {
   requireAdmin(who);
   const b = await readJson(request);
   if (typeof b.topic !== "string") throw bad("topic is required");
-  const topic = await lookupTopic(env, b.topic, false);
+  const topic = await lookupTopic(ctx, b.topic, false);
   const to = b.to as unknown;
   const all = Array.from({ length: topic.partitions }, (_, p) => p);
   const partitions = b.partitions === undefined ? all : (b.partitions as number[]);
@@ -335,7 +322,7 @@ async function resetOffsets(
   const offsets: PartitionOffset[] = [];
   for (const p of partitions) {
     checkPartition(topic, p);
-    const stub = partitionStub(env, topic.name, p);
+    const stub = ctx.port.partition(topic.name, p);
     let offset: number;
     if (to === "earliest" || to === "latest") {
       const info = unwrap(await stub.info(refOf(topic, p)));
@@ -362,6 +349,6 @@ async function resetOffsets(
     } else throw bad('to is "earliest", "latest", {offset} or {timestamp}');
     offsets.push({ topic: topic.name, partition: p, offset });
   }
-  unwrap(await groupStub(env, group).resetOffsets(group, offsets));
+  unwrap(await ctx.port.group(group).resetOffsets(group, offsets));
   return json({ group, offsets });
 }

@@ -1,29 +1,31 @@
 /**
- * How the Worker reaches a stream's partition object, and the HTTP answers common to every
+ * How the HTTP API reaches a stream's partition object, and the HTTP answers common to every
  * Durable Streams operation (docs/PROTOCOL.md §18).
  */
 import { KaitenError } from "@kaiten/protocol";
-import { formatOffset } from "../core/durable-stream.ts";
-import type { StreamAnswer, StreamOp, StreamView } from "../core/stream-store.ts";
-import { type Env, partitionStub, registry } from "./env.ts";
-import { refOf, unwrap } from "./http.ts";
-import type { Topic } from "./topic-registry.ts";
-import { forget, lookupTopic } from "./topics.ts";
+import { formatOffset } from "../durable-stream.ts";
+import { unwrap } from "../port.ts";
+import type { StreamAnswer, StreamOp, StreamView } from "../stream-store.ts";
+import { refOf } from "../topic-ref.ts";
+import type { Topic } from "../topic-store.ts";
+import type { HttpContext } from "./context.ts";
+import { forget, lookupTopic } from "./topic-cache.ts";
+import { Response, type WebBody, type WebResponse } from "./web.ts";
 
 /** Runs an operation on the stream's object; a Kaiten topic of one partition is adopted. */
-export async function call(env: Env, topic: Topic, op: StreamOp): Promise<StreamAnswer> {
-  const stub = partitionStub(env, topic.name, 0);
+export async function call(ctx: HttpContext, topic: Topic, op: StreamOp): Promise<StreamAnswer> {
+  const stub = ctx.port.partition(topic.name, 0);
   let answer = unwrap(await stub.stream(refOf(topic, 0), op));
-  if (answer.status === "missing" && answer.expired) await unregister(env, topic.name);
+  if (answer.status === "missing" && answer.expired) await unregister(ctx, topic.name);
   else if (answer.status === "missing")
     answer = unwrap(await stub.stream(refOf(topic, 0), op, true));
   return answer;
 }
 
 /** The stream's topic, or null: unknown, or a topic of several partitions (not a stream). */
-export async function topicOf(env: Env, name: string): Promise<Topic | null> {
+export async function topicOf(ctx: HttpContext, name: string): Promise<Topic | null> {
   try {
-    const topic = await lookupTopic(env, name, false);
+    const topic = await lookupTopic(ctx, name, false);
     return topic.partitions === 1 ? topic : null;
   } catch (error) {
     if (error instanceof KaitenError && error.code === "UNKNOWN_TOPIC") return null;
@@ -31,16 +33,12 @@ export async function topicOf(env: Env, name: string): Promise<Topic | null> {
   }
 }
 
-export async function unregister(env: Env, name: string): Promise<void> {
-  forget(name);
-  await registry(env).remove(name);
+export async function unregister(ctx: HttpContext, name: string): Promise<void> {
+  forget(ctx, name);
+  await ctx.port.registry().remove(name);
 }
 
-export function status(
-  code: number,
-  headers: Record<string, string> = {},
-  body: BodyInit | null = null,
-) {
+export function status(code: number, headers: Record<string, string> = {}, body: WebBody = null) {
   return new Response(body, { status: code, headers });
 }
 
@@ -54,7 +52,7 @@ export function viewHeaders(view: StreamView): Record<string, string> {
 }
 
 /** Answers common to every operation: missing, gone, conflicts, closure. */
-export function answerOf(answer: StreamAnswer): Response {
+export function answerOf(answer: StreamAnswer): WebResponse {
   switch (answer.status) {
     case "missing":
       return status(404);
