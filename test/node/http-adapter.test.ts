@@ -78,6 +78,12 @@ describe("requests", () => {
     expect(seen.at(-1)?.headers.get("x-kaiten")).toBe("yes");
   });
 
+  it("gives a request without body bytes no body, as workerd does", async () => {
+    routes.set("/nobody", (r) => new Response(String(r.body === null)));
+    expect(await (await fetch(`${base}/nobody`, { method: "DELETE" })).text()).toBe("true");
+    expect(await (await fetch(`${base}/nobody`, { method: "POST", body: "" })).text()).toBe("true");
+  });
+
   it("keeps a percent-encoded path as sent", async () => {
     routes.set("/v1/topics/a%20b", (r) => new Response(new URL(r.url).pathname));
     expect(await (await fetch(`${base}/v1/topics/a%20b`)).text()).toBe("/v1/topics/a%20b");

@@ -156,7 +156,8 @@ export class HttpAdapter {
     const request = new Request(head.href, {
       method: head.method,
       headers: head.headers,
-      body,
+      // No bytes is no body (`request.body === null`), as workerd gives a bodiless DELETE.
+      body: body && body.length > 0 ? body : null,
       signal: x.abort.signal,
     });
     let response: Response;
