@@ -15,6 +15,7 @@
 import type uws from "uWebSockets.js";
 import { STATUS_CODES } from "node:http";
 import { ErrorCode, ErrorInfo, KaitenError } from "@kaiten/protocol";
+import type { WebRequest } from "../core/http/web.ts";
 
 /** The HTTP API's largest request body (PROTOCOL.md §11.6), refused here as on Cloudflare. */
 export const MAX_BODY_BYTES = 1_048_576;
@@ -30,6 +31,15 @@ const MAX_FIXED_BYTES = 4 * 1_048_576;
 const FINISH_GRACE_MS = 2_000;
 
 export type Handler = (request: Request) => Promise<Response>;
+
+/**
+ * Node's Request as the core's WebRequest (core/http/web.ts): the same object at run time;
+ * only the declared stream types differ between lib.dom and @types/node, which the core's
+ * minimal declaration cannot satisfy both of.
+ */
+export function asWebRequest(request: Request): WebRequest {
+  return request as unknown as WebRequest;
+}
 
 export interface HttpAdapterOptions {
   /** Default: MAX_BODY_BYTES. */

@@ -15,7 +15,7 @@ import { type HttpHooks, type HttpHost, handleHttp } from "../core/http/api.ts";
 import { errorResponse } from "../core/http/json.ts";
 import { brokerSettings, type SettingVars } from "../core/settings.ts";
 import { Assets, findDashboard } from "./assets.ts";
-import { HttpAdapter } from "./http.ts";
+import { asWebRequest, HttpAdapter } from "./http.ts";
 import { NodePort } from "./port.ts";
 import { Sockets } from "./sockets.ts";
 import type { Synchronous } from "./sqlite.ts";
@@ -130,7 +130,7 @@ function httpAdapter(broker: NodePort, assetsDir: string | null | undefined): Ht
       errorResponse(new KaitenError("INVALID_REQUEST", "expected a WebSocket upgrade"), 426),
   };
   const api = async (request: Request) =>
-    (await handleHttp(request, broker, host)) as unknown as Response;
+    (await handleHttp(asWebRequest(request), broker, host)) as unknown as Response;
   return new HttpAdapter(
     (request) => {
       const path = new URL(request.url).pathname;

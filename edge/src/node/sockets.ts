@@ -22,6 +22,7 @@ import { type HttpHooks, prepareSocket } from "../core/http/api.ts";
 import { asKaitenError, type SocketGate } from "../core/partition.ts";
 import { unwrap } from "../core/port.ts";
 import type { PeerSocket, SubscriptionState } from "../core/types.ts";
+import { asWebRequest } from "./http.ts";
 import type { PartitionOwner } from "./partitions.ts";
 import type { NodePort } from "./port.ts";
 
@@ -142,11 +143,8 @@ export class Sockets {
     try {
       const host = u.headers.get("host") || "localhost";
       const url = `http://${host}${u.url}${u.query ? `?${u.query}` : ""}`;
-      const s = await prepareSocket(
-        new Request(url, { headers: u.headers }),
-        this.broker,
-        this.hooks,
-      );
+      const request = asWebRequest(new Request(url, { headers: u.headers }));
+      const s = await prepareSocket(request, this.broker, this.hooks);
       const owner = this.broker.partitions.get(s.topic.name, s.partition, s.ref.config);
       return { owner, rights: { grant: s.grant, produced: false } };
     } catch (error) {
