@@ -55,6 +55,8 @@ export interface NodePortOptions {
   groupLag: (port: BrokerPort) => GroupLagOf;
   /** Default: console.error. */
   log?: Log;
+  /** Default: MAX_OPEN_GROUPS. */
+  maxOpenGroups?: number;
 }
 
 /** The port, and what the host's WebSocket path and shutdown need besides. */
@@ -82,6 +84,7 @@ export class NodePort implements BrokerPort {
       log,
       metrics,
       lag: options.groupLag(this),
+      maxOpen: options.maxOpenGroups ?? MAX_OPEN_GROUPS,
     });
   }
 
@@ -99,6 +102,11 @@ export class NodePort implements BrokerPort {
 
   group(name: string): GroupPort {
     return this.groups.get(name);
+  }
+
+  /** The groups whose files are open, least recently used first. */
+  openGroups(): string[] {
+    return this.groups.names();
   }
 
   /** Closes every file; the partitions were flushed first (server.ts). */
@@ -198,6 +206,7 @@ class SiteKeys {
 }
 
 interface GroupDeps {
+  maxOpen: number;
   synchronous: Synchronous;
   log: Log;
   metrics: AppendMetrics | null;
@@ -233,7 +242,7 @@ class GroupFiles {
     if (group) this.open.delete(name);
     else group = this.openGroup(name);
     this.open.set(name, group);
-    this.closeIdle();
+    this.closeIdle(name);
     return group.port;
   }
 
@@ -292,11 +301,17 @@ class GroupFiles {
     group.timer.unref();
   }
 
-  private closeIdle(): void {
-    if (this.open.size <= MAX_OPEN_GROUPS) return;
+  names(): string[] {
+    return [...this.open.keys()];
+  }
+
+  /** Closes the least recently used groups without members, never `keep` (being asked). */
+  private closeIdle(keep: string): void {
+    const max = this.deps.maxOpen;
+    if (this.open.size <= max) return;
     for (const [name, group] of this.open) {
-      if (this.open.size <= MAX_OPEN_GROUPS) return;
-      if (group.members > 0) continue;
+      if (this.open.size <= max) return;
+      if (group.members > 0 || name === keep) continue;
       this.close(group);
       this.open.delete(name);
     }
