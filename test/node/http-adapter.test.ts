@@ -257,14 +257,24 @@ describe("answers", () => {
 });
 
 describe("stopping", () => {
-  it("finishes a streamed answer politely: the client sees its end, not an error", async () => {
+  it("finishes a streamed answer politely, and refuses one still being computed with 503", async () => {
     const sse = events();
     routes.set("/finish", () => new Response(sse.readable));
     void sse.send("data: last\n\n");
     const r = await fetch(`${base}/finish`);
     const reader = (r.body as ReadableStream<Uint8Array>).getReader();
     expect(new TextDecoder().decode((await reader.read()).value)).toBe("data: last\n\n");
+    routes.set("/waiting", () => new Promise<Response>(() => {}));
+    const waiting = fetch(`${base}/waiting`);
+    await waitUntil(
+      () => adapter.size === 2,
+      () => "both requests in flight",
+    );
     await adapter.finishAll();
     expect((await reader.read()).done).toBe(true);
+    // Still unanswered after the grace: a retriable refusal, not a cut connection.
+    const refused = await waiting;
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ error: { code: "INTERNAL", retriable: true } });
   });
 });

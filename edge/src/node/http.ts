@@ -103,7 +103,8 @@ export class HttpAdapter {
   /**
    * For SIGTERM: streamed answers (SSE) are finished politely, their last event complete and
    * the chunked body terminated, then their connections are closed; answers still being
-   * computed (long-polls) get their request's signal aborted and FINISH_GRACE_MS to answer.
+   * computed (long-polls) get their request's signal aborted and FINISH_GRACE_MS to answer,
+   * then a retriable 503.
    */
   async finishAll(): Promise<void> {
     this.stopping = true;
@@ -115,7 +116,31 @@ export class HttpAdapter {
     }
     const grace = new Promise<void>((resolve) => setTimeout(resolve, FINISH_GRACE_MS).unref());
     await Promise.race([Promise.all(all.map((x) => x.ended)), grace]);
-    for (const x of this.inFlight) this.close(x);
+    for (const x of [...this.inFlight]) {
+      // Not answered yet (a long-poll still waiting): a retriable refusal, not a cut.
+      if (x.reader === null) this.stoppingNow(x);
+      else this.close(x);
+    }
+  }
+
+  /** Answers at once, without awaiting anything: 503 INTERNAL (retriable), then closes. */
+  private stoppingNow(x: Exchange): void {
+    const e = new KaitenError("INTERNAL", "the server is stopping");
+    const body = JSON.stringify({
+      error: {
+        code: e.code,
+        numericCode: ErrorCode[e.code],
+        retriable: e.retriable,
+        message: e.message,
+      },
+    });
+    this.finish(x, () => {
+      x.res.writeStatus("503 Service Unavailable");
+      x.res.writeHeader("content-type", "application/json");
+      for (const [k, v] of Object.entries(this.options.refusalHeaders ?? {}))
+        x.res.writeHeader(k, v);
+      x.res.end(body, true);
+    });
   }
 
   private exchange(res: uws.HttpResponse, head: Head): Exchange {
