@@ -13,9 +13,19 @@
  */
 
 import type uws from "uWebSockets.js";
-import { STATUS_CODES } from "node:http";
-import { ErrorCode, ErrorInfo, KaitenError } from "@kaiten/protocol";
+import { ErrorInfo, KaitenError } from "@kaiten/protocol";
 import type { WebRequest } from "../core/http/web.ts";
+import {
+  bytes,
+  concat,
+  errorJson,
+  type Head,
+  hasBody,
+  type ReadResult,
+  readHead,
+  readWithinTurn,
+  writeHead,
+} from "./http-io.ts";
 
 /** The HTTP API's largest request body (PROTOCOL.md §11.6), refused here as on Cloudflare. */
 export const MAX_BODY_BYTES = 1_048_576;
@@ -25,8 +35,6 @@ export const MAX_BODY_BYTES = 1_048_576;
  * the connection is closed.
  */
 const DRAIN_BYTES = 32 * 1_048_576;
-/** Most bytes of an answer held to send it with a content-length; past it, it is streamed. */
-const MAX_FIXED_BYTES = 4 * 1_048_576;
 /** How long SIGTERM waits for answers still being computed (a long-poll) before closing. */
 const FINISH_GRACE_MS = 2_000;
 
@@ -125,15 +133,7 @@ export class HttpAdapter {
 
   /** Answers at once, without awaiting anything: 503 INTERNAL (retriable), then closes. */
   private stoppingNow(x: Exchange): void {
-    const e = new KaitenError("INTERNAL", "the server is stopping");
-    const body = JSON.stringify({
-      error: {
-        code: e.code,
-        numericCode: ErrorCode[e.code],
-        retriable: e.retriable,
-        message: e.message,
-      },
-    });
+    const body = errorJson(new KaitenError("INTERNAL", "the server is stopping"));
     this.finish(x, () => {
       x.res.writeStatus("503 Service Unavailable");
       x.res.writeHeader("content-type", "application/json");
@@ -222,15 +222,8 @@ export class HttpAdapter {
     });
   }
 
-  /** The documented error body (PROTOCOL.md §11.6), as the HTTP API answers its own errors. */
   private refusal(e: KaitenError, status = ErrorInfo[e.code].http): Response {
-    const error = {
-      code: e.code,
-      numericCode: ErrorCode[e.code],
-      retriable: e.retriable,
-      message: e.message,
-    };
-    return new Response(JSON.stringify({ error }), {
+    return new Response(errorJson(e), {
       status,
       headers: { "content-type": "application/json", ...this.options.refusalHeaders },
     });
@@ -364,86 +357,3 @@ const TOO_LARGE: unique symbol = Symbol("too large");
 const TOO_LARGE_CLOSE: unique symbol = Symbol("too large; close");
 const STOPPING: unique symbol = Symbol("stopping");
 type NoBody = typeof TOO_LARGE | typeof TOO_LARGE_CLOSE | typeof STOPPING;
-type ReadResult = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>>;
-
-/** What the handler needs from `HttpRequest`, read before it is gone. */
-interface Head {
-  method: string;
-  url: string;
-  href: string;
-  headers: Headers;
-}
-
-function readHead(req: uws.HttpRequest): Head {
-  const headers = new Headers();
-  req.forEach((k, v) => {
-    headers.append(k, v);
-  });
-  const method = req.getMethod().toUpperCase();
-  const url = req.getUrl();
-  const query = req.getQuery();
-  // The Host header names the origin the client used; the path stays percent-encoded.
-  const host = headers.get("host") || "localhost";
-  const href = `http://${host}${url}${query ? `?${query}` : ""}`;
-  return { method, url, href, headers };
-}
-
-function hasBody(head: Head): boolean {
-  return head.method !== "GET" && head.method !== "HEAD";
-}
-
-/** Headers uWebSockets.js writes itself (or that describe the connection, not the answer). */
-const OWN_HEADERS = new Set(["content-length", "transfer-encoding", "connection", "date"]);
-
-function writeHead(res: uws.HttpResponse, response: Response, keepLength: boolean): void {
-  const reason = response.statusText || STATUS_CODES[response.status] || "";
-  res.writeStatus(`${response.status} ${reason}`);
-  for (const [k, v] of response.headers) {
-    if (k === "set-cookie") continue;
-    // A HEAD answer keeps the length of the body it does not send.
-    if (OWN_HEADERS.has(k) && !(keepLength && k === "content-length")) continue;
-    res.writeHeader(k, v);
-  }
-  for (const cookie of response.headers.getSetCookie()) res.writeHeader("set-cookie", cookie);
-}
-
-/**
- * Reads what a body has ready: every chunk up to its end if it ends within this turn of the
- * event loop (before a setImmediate), else what came so far.
- */
-async function readWithinTurn(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<{
-  chunks: Uint8Array[];
-  complete: boolean;
-  /** The read still in flight when the turn ended: its chunk comes next. */
-  pending: Promise<ReadResult> | null;
-}> {
-  const chunks: Uint8Array[] = [];
-  const turn = new Promise<"later">((resolve) => setImmediate(() => resolve("later")));
-  let size = 0;
-  for (;;) {
-    const pending = reader.read();
-    // A body that keeps coming past MAX_FIXED_BYTES is streamed, not held in memory.
-    if (size > MAX_FIXED_BYTES) return { chunks, complete: false, pending };
-    const next = await Promise.race([pending, turn]);
-    if (next === "later") return { chunks, complete: false, pending };
-    if (next.done) return { chunks, complete: true, pending: null };
-    chunks.push(next.value);
-    size += next.value.byteLength;
-  }
-}
-
-/** One body from copied chunks (a fresh ArrayBuffer, as `BodyInit` wants). */
-function bytes(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  return Buffer.concat(chunks);
-}
