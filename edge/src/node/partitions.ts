@@ -7,6 +7,7 @@
 import { randomInt } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { KaitenError } from "@kaiten/protocol";
 import type { Timers } from "../core/commit-waiters.ts";
 import type { AppendMetrics } from "../core/metrics.ts";
 import type { Partition } from "../core/partition.ts";
@@ -105,6 +106,7 @@ export class PartitionOwner {
 /** Every partition owner of the process, by "topic/partition". */
 export class Partitions {
   private readonly owners = new Map<string, PartitionOwner>();
+  private closed = false;
 
   constructor(
     private readonly dataDir: string,
@@ -117,6 +119,7 @@ export class Partitions {
 
   /** The owner of a partition of an existing topic, opened on first use. */
   get(topic: string, index: number, config: TopicConfig): PartitionOwner {
+    if (this.closed) throw new KaitenError("INTERNAL", "the server is stopping");
     const key = `${topic}/${index}`;
     let owner = this.owners.get(key);
     if (!owner) {
@@ -171,7 +174,9 @@ export class Partitions {
     for (const owner of this.owners.values()) owner.flush();
   }
 
+  /** Closes every file; no partition opens afterwards (a late metrics timer is refused). */
   closeAll(): void {
+    this.closed = true;
     for (const owner of this.owners.values()) owner.close();
     this.owners.clear();
   }

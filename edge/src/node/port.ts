@@ -19,17 +19,20 @@ import type { SiteKey } from "../core/auth/site-keys.ts";
 import type { Timers } from "../core/commit-waiters.ts";
 import { type GroupLagOf, GroupService } from "../core/groups/service.ts";
 import { type AppendMetrics, metricsAppender } from "../core/metrics.ts";
-import type {
-  BrokerPort,
-  BrokerSettings,
-  GroupPort,
-  PartitionPort,
-  RegistryPort,
-  SiteKeyPort,
+import type { PartitionService } from "../core/partition-service.ts";
+import {
+  type BrokerPort,
+  type BrokerSettings,
+  type GroupPort,
+  type PartitionPort,
+  type RegistryPort,
+  type RpcResult,
+  rpcError,
+  type SiteKeyPort,
 } from "../core/port.ts";
 import { RegistryService } from "../core/registry.ts";
 import { SiteKeyBucket } from "../core/site-key-bucket.ts";
-import type { Log } from "../core/types.ts";
+import type { Log, TopicConfig } from "../core/types.ts";
 import { Partitions } from "./partitions.ts";
 import { type NodeSql, openSqlite, type Synchronous } from "./sqlite.ts";
 
@@ -122,14 +125,25 @@ export class NodePort implements BrokerPort {
  * config each call carries (as a Durable Object is created by its first call).
  */
 function partitionPort(partitions: Partitions, topic: string, index: number): PartitionPort {
-  const service = (config: Parameters<Partitions["get"]>[2]) =>
-    partitions.get(topic, index, config).service;
+  /** Runs `fn` on the owner's service; an owner that cannot open answers as data too. */
+  const on = async <T>(
+    config: TopicConfig,
+    fn: (service: PartitionService) => Promise<RpcResult<T>>,
+  ): Promise<RpcResult<T>> => {
+    let service: PartitionService;
+    try {
+      service = partitions.get(topic, index, config).service;
+    } catch (error) {
+      return { ok: false, error: rpcError(error) };
+    }
+    return fn(service);
+  };
   return {
-    append: (input) => service(input.config).append(input),
-    waitForCommit: (input) => service(input.config).waitForCommit(input),
-    stream: (ref, op, adopt) => service(ref.config).stream(ref, op, adopt),
-    read: (input) => service(input.config).read(input),
-    info: (ref) => service(ref.config).info(ref),
+    append: (input) => on(input.config, (s) => s.append(input)),
+    waitForCommit: (input) => on(input.config, (s) => s.waitForCommit(input)),
+    stream: (ref, op, adopt) => on(ref.config, (s) => s.stream(ref, op, adopt)),
+    read: (input) => on(input.config, (s) => s.read(input)),
+    info: (ref) => on(ref.config, (s) => s.info(ref)),
     destroy: () => partitions.deletePartition(topic, index),
   };
 }
