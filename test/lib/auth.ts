@@ -34,9 +34,15 @@ export async function testKeys(): Promise<TestKeys> {
   return { pairs, jwks: JSON.stringify({ keys }) };
 }
 
-/** `wrangler dev` arguments for a broker that checks tokens against these keys. */
-export function jwtArgs(keys: TestKeys, extra: Record<string, string> = {}): string[] {
-  const vars: Record<string, string> = {
+/**
+ * Settings of a broker that checks tokens against these keys: `vars` of test/lib/broker.ts
+ * (wrangler [vars] on Cloudflare, environment variables on Node).
+ */
+export function jwtVars(
+  keys: TestKeys,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
     KAITEN_AUTH: "jwt",
     KAITEN_JWT_SECRET: SECRET,
     KAITEN_JWT_JWKS: keys.jwks,
@@ -44,7 +50,11 @@ export function jwtArgs(keys: TestKeys, extra: Record<string, string> = {}): str
     KAITEN_JWT_AUDIENCE: AUDIENCE,
     ...extra,
   };
-  return Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+}
+
+/** `wrangler dev` arguments for a broker that checks tokens against these keys. */
+export function jwtArgs(keys: TestKeys, extra: Record<string, string> = {}): string[] {
+  return Object.entries(jwtVars(keys, extra)).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
 }
 
 export interface MintOptions {

@@ -1,13 +1,15 @@
 /**
  * An ack means durable, on every host: kill -9 in the middle of a stream loses nothing
  * acknowledged, and a restart serves every acknowledged record with no gap. Hosts that stop
- * gracefully (capability `gracefulStop`) also finish their commits on SIGTERM and close every
- * socket with going-away (1001).
+ * gracefully (capability `gracefulStop`) also finish their commits on SIGTERM, close every
+ * socket with going-away (1001) and end SSE answers with their last event complete.
  */
 import { StartFrom } from "@kaiten/protocol";
 import { describe, expect, it } from "vitest";
 import { useBroker } from "../lib/broker.ts";
 import { Connection, jsonRecord, jsonValue, type OutgoingBatch, pipeline } from "../lib/client.ts";
+import { postJson } from "../lib/http.ts";
+import { SseReader } from "../lib/sse.ts";
 import type { HostUnderTest } from "./hosts.ts";
 
 const BATCHES = 3_000;
@@ -60,9 +62,19 @@ export function durabilitySuite(host: HostUnderTest): void {
     });
 
     it.runIf(host.gracefulStop)(
-      "finishes commits on SIGTERM, closes sockets with going-away (1001) and exits 0",
+      "finishes commits on SIGTERM, ends SSE answers, closes sockets with going-away (1001) and exits 0",
       async () => {
+        // An SSE reader too: it sees its stream end (EventSource then reconnects), not an error.
+        const url = `${broker().url}/v1/topics/term-sse/partitions/0/records?offset=0&live=sse`;
+        await postJson(`${broker().url}/v1/topics/term-sse/records`, { records: [{ value: 1 }] });
+        const sse = await SseReader.open(url);
+        await sse.nextOf(["records"]);
+        const sseEnd = sse.next(30_000).then(
+          (event) => event,
+          (error: Error) => error,
+        );
         const { acked, closed } = await streamUntil("term", 500, () => broker().stop());
+        expect(await sseEnd).toBeNull();
         expect(closed.code).toBe(1001);
         expect(broker().logs()).toMatch(/broker exited: 0 ---\s*$/);
         await broker().restart();

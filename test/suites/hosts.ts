@@ -25,3 +25,8 @@ export const NODE: HostUnderTest = {
   broker: { host: "node" },
   gracefulStop: true,
 };
+
+/** How a suite starts the host's broker with settings of its own (wrangler.toml's vars). */
+export function brokerOf(host: HostUnderTest, vars: Record<string, string> = {}): BrokerOptions {
+  return { ...host.broker, vars: { ...host.broker.vars, ...vars } };
+}

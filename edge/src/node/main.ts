@@ -2,7 +2,7 @@
  * `npm run serve -- --port 8080 --data ./kaiten-data`: the self-hosted broker in the
  * foreground. Settings come from environment variables named as wrangler.toml's [vars]
  * (KAITEN_AUTO_CREATE_TOPICS, KAITEN_DEFAULT_PARTITIONS, ...). SIGTERM and SIGINT finish the
- * commits in progress and close every socket with going-away (1001).
+ * commits in progress, end SSE answers and close every socket with going-away (1001).
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -30,6 +30,7 @@ const server = await startServer({
 console.log(
   `Kaiten (Node host, uWebSockets.js native addon) listening on ${server.url} (data in ${dataDir})`,
 );
+console.log(`HTTP API: ${server.url}/v1 · dashboard: ${server.url}/`);
 console.log(`WebSocket: ${server.url.replace("http", "ws")}/v1/topics/{topic}/partitions/{p}/ws`);
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {

@@ -7,7 +7,9 @@
 import { randomInt } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { KaitenError } from "@kaiten/protocol";
 import type { Timers } from "../core/commit-waiters.ts";
+import type { AppendMetrics } from "../core/metrics.ts";
 import type { Partition } from "../core/partition.ts";
 import { PartitionService } from "../core/partition-service.ts";
 import type { PeerSocket, TopicConfig } from "../core/types.ts";
@@ -36,6 +38,7 @@ export class PartitionOwner {
     path: string,
     config: TopicConfig,
     synchronous: Synchronous,
+    metrics: AppendMetrics | null,
   ) {
     this.db = openSqlite(path, { synchronous });
     this.service = new PartitionService({
@@ -49,8 +52,8 @@ export class PartitionOwner {
       defaults: config,
       sockets: () => this.sockets,
       alarm: { set: (at) => this.setAlarm(at) },
-      // The metrics stream is Cloudflare-only for now.
-      metrics: null,
+      // Through the Node port to `__metrics` (PROTOCOL.md §14), as on Cloudflare.
+      metrics,
     });
     // Configures the log and names the partition in every log line from the start.
     this.service.identify({ topic, partition: index, config });
@@ -103,16 +106,20 @@ export class PartitionOwner {
 /** Every partition owner of the process, by "topic/partition". */
 export class Partitions {
   private readonly owners = new Map<string, PartitionOwner>();
+  private closed = false;
 
   constructor(
     private readonly dataDir: string,
     private readonly synchronous: Synchronous,
+    /** How partitions append their `__metrics` records. Default: none published */
+    private readonly metrics: AppendMetrics | null = null,
   ) {
     mkdirSync(join(dataDir, "logs"), { recursive: true });
   }
 
   /** The owner of a partition of an existing topic, opened on first use. */
   get(topic: string, index: number, config: TopicConfig): PartitionOwner {
+    if (this.closed) throw new KaitenError("INTERNAL", "the server is stopping");
     const key = `${topic}/${index}`;
     let owner = this.owners.get(key);
     if (!owner) {
@@ -125,6 +132,7 @@ export class Partitions {
         join(dir, `${index}.sqlite`),
         config,
         this.synchronous,
+        this.metrics,
       );
       this.owners.set(key, owner);
     } else {
@@ -134,16 +142,28 @@ export class Partitions {
   }
 
   /** Deletes a topic's logs: its sockets are closed with TOPIC_DELETED (§9). */
-  deleteTopic(topic: string, partitions: number): void {
-    for (let i = 0; i < partitions; i++) {
-      const owner = this.owners.get(`${topic}/${i}`);
-      if (!owner) continue;
-      // Closes the sockets and wakes HTTP waiters; the service logs a failure itself.
-      owner.service.destroy().catch(() => {});
-      owner.close();
-      this.owners.delete(`${topic}/${i}`);
-    }
+  async deleteTopic(topic: string, partitions: number): Promise<void> {
+    for (let i = 0; i < partitions; i++) await this.deletePartition(topic, i);
     rmSync(join(this.dataDir, "logs", topic), { recursive: true, force: true });
+  }
+
+  /**
+   * Deletes one partition (PartitionPort.destroy): the service closes its sockets and wakes
+   * its HTTP waiters, then the file goes; the next use starts a new log with a new epoch.
+   */
+  async deletePartition(topic: string, index: number): Promise<void> {
+    const key = `${topic}/${index}`;
+    const owner = this.owners.get(key);
+    if (owner) {
+      this.owners.delete(key);
+      try {
+        await owner.service.destroy();
+      } finally {
+        owner.close();
+      }
+    }
+    const file = join(this.dataDir, "logs", topic, `${index}.sqlite`);
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(file + suffix, { force: true });
   }
 
   all(): Iterable<PartitionOwner> {
@@ -154,7 +174,9 @@ export class Partitions {
     for (const owner of this.owners.values()) owner.flush();
   }
 
+  /** Closes every file; no partition opens afterwards (a late metrics timer is refused). */
   closeAll(): void {
+    this.closed = true;
     for (const owner of this.owners.values()) owner.close();
     this.owners.clear();
   }

@@ -1,39 +1,26 @@
 /**
- * Self-hosted Kaiten: the core's partitions behind uWebSockets.js on one port, the WebSocket
- * protocol v1 at /v1/topics/{t}/partitions/{p}/ws exactly as the Cloudflare host serves it.
- * The HTTP API arrives with the shared core HTTP module; until then only GET /v1 answers.
+ * Self-hosted Kaiten: one port serving what the Worker serves on Cloudflare, from the same
+ * core: the HTTP API (core/http, `handleHttp`) through the uWebSockets.js ↔ WHATWG adapter
+ * (http.ts), the WebSocket protocol v1 (sockets.ts), and the dashboard's files at `/`
+ * (assets.ts), over the Node port's in-process owners (port.ts).
  */
 
 import uws from "uWebSockets.js";
-import { mkdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
-import { join } from "node:path";
-import {
-  ErrorCode,
-  errorFrame,
-  KaitenError,
-  Limits,
-  PING,
-  PONG,
-  SUBPROTOCOL,
-} from "@kaiten/protocol";
-import { authenticate, type Credentials, socketGrant } from "../core/auth/access.ts";
+import { KaitenError } from "@kaiten/protocol";
 import type { AuthVars } from "../core/auth/settings.ts";
-import { authSettings } from "../core/auth/settings.ts";
-import {
-  expired,
-  expiredError,
-  grantGate,
-  mayAutoCreate,
-  type SocketRights,
-} from "../core/auth/socket-gate.ts";
-import { asKaitenError, type SocketGate } from "../core/partition.ts";
-import { partitionNumber, topicName } from "../core/paths.ts";
-import { autoCreateTopics, type SettingVars, topicDefaults } from "../core/settings.ts";
-import { checkPartition, lookup, TopicStore } from "../core/topic-store.ts";
-import type { PeerSocket, SubscriptionState } from "../core/types.ts";
-import { type PartitionOwner, Partitions } from "./partitions.ts";
-import { type NodeSql, openSqlite, type Synchronous } from "./sqlite.ts";
+import { groupLag } from "../core/groups/lag.ts";
+import { type HttpHooks, type HttpHost, handleHttp } from "../core/http/api.ts";
+import { errorResponse } from "../core/http/json.ts";
+import { brokerSettings, type SettingVars } from "../core/settings.ts";
+import { Assets, findDashboard } from "./assets.ts";
+import { asWebRequest, HttpAdapter } from "./http.ts";
+import { NodePort } from "./port.ts";
+import { Sockets } from "./sockets.ts";
+import type { Synchronous } from "./sqlite.ts";
+
+export { SOCKET_BUFFER_BYTES } from "./sockets.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -42,25 +29,12 @@ export function uwsNativeLoaded(): boolean {
   return Object.keys(require.cache).some((k) => /uws_[a-z0-9]+_[a-z0-9]+_115\.node$/.test(k));
 }
 
-/**
- * Bytes buffered for one socket past which records are no longer pushed to it: it is served
- * from the log when uWebSockets.js reports the buffer drained (core Fanout, `ready`).
- */
-export const SOCKET_BUFFER_BYTES = 1_048_576;
-/**
- * uWebSockets.js drops a send past this. Records stop at SOCKET_BUFFER_BYTES plus one frame;
- * the rest is room for acknowledgements to a producer that does not read them. A send that is
- * dropped anyway closes the socket (1008), so nothing is ever skipped silently.
- */
-const MAX_BACKPRESSURE = 16 * 1_048_576;
-const CLOSE_GOING_AWAY = 1001;
-
 export interface ServerOptions {
   /** Default: 8080. 0 picks a free port. */
   port?: number;
   /** Default: "127.0.0.1". */
   host?: string;
-  /** Where topics and logs are kept. */
+  /** Where topics, logs and groups are kept. */
   dataDir: string;
   /**
    * Settings, as the environment variables of the same names as wrangler.toml's [vars] and
@@ -69,39 +43,30 @@ export interface ServerOptions {
   vars?: SettingVars & AuthVars;
   /** Default: "FULL" (an ack means durable). Only benchmarks of the setting change it. */
   synchronous?: Synchronous;
+  /**
+   * The built dashboard served at `/`; null serves none. Default: the repository's
+   * dashboard/dist, found upwards from this file (findDashboard).
+   */
+  assetsDir?: string | null;
 }
 
 export interface RunningServer {
   port: number;
   url: string;
-  /** Finishes commits in progress, closes every socket with going-away (1001), closes files. */
+  /**
+   * Stops politely: finishes SSE answers and answers long-polls, finishes commits in
+   * progress, closes every socket with going-away (1001), closes files.
+   */
   stop(): Promise<void>;
 }
 
-type Route = { owner: PartitionOwner; rights: SocketRights } | { refusal: KaitenError };
-
-interface SocketData {
-  route: Route;
-  peer?: NodePeer;
-  gate?: SocketGate;
-}
-
-interface NodePeer extends PeerSocket {
-  closed: boolean;
-  /** Closes the socket when its token expires (§15.4). */
-  expiry: NodeJS.Timeout | null;
-}
-
-/** What the upgrade request carries, read before any await (uWebSockets.js reuses `req`). */
-interface Upgrade {
-  url: string;
-  query: string;
-  key: string;
-  protocol: string;
-  extensions: string;
-  authorization: string;
-  origin: string;
-}
+/** Node's clock, randomness and log, as the core's HTTP API takes them. */
+const HOOKS: HttpHooks = {
+  now: () => Date.now(),
+  random: () => Math.random(),
+  randomBytes: (n) => new Uint8Array(randomBytes(n)),
+  log: (message, error) => console.error(message, error),
+};
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   if (!uwsNativeLoaded()) {
@@ -109,163 +74,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       "uWebSockets.js did not load its native addon (uws_*_115.node): refusing its slow JavaScript fallback. Kaiten's Node host needs Node 20.",
     );
   }
-  const vars = options.vars ?? {};
-  const auth = authSettings(vars);
-  const settings = {
-    autoCreate: autoCreateTopics(vars),
-    defaults: topicDefaults(vars),
-    quotas: auth.limits,
-  };
-  mkdirSync(options.dataDir, { recursive: true });
-  const registryDb: NodeSql = openSqlite(join(options.dataDir, "registry.sqlite"));
-  const partitions = new Partitions(options.dataDir, options.synchronous ?? "FULL");
-  const topics = new TopicStore(registryDb, Date.now);
-  const sockets = new Set<uws.WebSocket<SocketData>>();
-
-  /** Where a socket goes, as the Worker decides it (§9, §15.3): a partition, or a refusal. */
-  const route = async (u: Upgrade): Promise<Route> => {
-    try {
-      const offered = u.protocol;
-      if (offered && !offered.split(",").some((p) => p.trim() === SUBPROTOCOL)) {
-        throw new KaitenError("UNSUPPORTED_VERSION", `this broker speaks ${SUBPROTOCOL}`);
-      }
-      const m = /^\/v1\/topics\/([^/]+)\/partitions\/([^/]+)\/ws$/.exec(u.url);
-      if (!m) throw new KaitenError("NOT_FOUND", `no WebSocket route at ${u.url}`);
-      const name = topicName(m[1] as string);
-      const index = partitionNumber(m[2] as string);
-      const who = await authenticate(credentials(u), auth);
-      if (who.kind === "site-key") {
-        throw new KaitenError("UNAUTHENTICATED", "the Node host does not serve site keys yet");
-      }
-      const grant = socketGrant(who, name);
-      const create = mayAutoCreate(who, name, settings.autoCreate);
-      const topic = lookup(topics, name, create, settings);
-      checkPartition(topic, index);
-      return { owner: partitions.get(name, index, topic), rights: { grant, produced: false } };
-    } catch (error) {
-      return { refusal: asKaitenError(error) };
-    }
-  };
-
+  const broker = new NodePort({
+    dataDir: options.dataDir,
+    settings: brokerSettings(options.vars ?? {}),
+    synchronous: options.synchronous ?? "FULL",
+    groupLag: (port) => (d) => groupLag(port, d),
+  });
   const app = uws.App();
-  app.ws<SocketData>("/*", {
-    compression: uws.DISABLED,
-    maxPayloadLength: Limits.maxFrameBytes,
-    idleTimeout: 0,
-    maxBackpressure: MAX_BACKPRESSURE,
-    upgrade: (res, req, context) => {
-      const u: Upgrade = {
-        url: req.getUrl(),
-        query: req.getQuery() ?? "",
-        key: req.getHeader("sec-websocket-key"),
-        protocol: req.getHeader("sec-websocket-protocol"),
-        extensions: req.getHeader("sec-websocket-extensions"),
-        authorization: req.getHeader("authorization"),
-        origin: req.getHeader("origin"),
-      };
-      let aborted = false;
-      res.onAborted(() => {
-        aborted = true;
-      });
-      void route(u).then((target) => {
-        if (aborted) return;
-        const speaks = u.protocol.split(",").some((p) => p.trim() === SUBPROTOCOL);
-        try {
-          res.cork(() => {
-            res.upgrade<SocketData>(
-              { route: target },
-              u.key,
-              speaks ? SUBPROTOCOL : "",
-              u.extensions,
-              context,
-            );
-          });
-        } catch (error) {
-          // The connection went away between the check and the upgrade.
-          console.error(`[kaiten:server] upgrade of ${u.url} failed`, error);
-        }
-      });
-    },
-    open: (ws) => {
-      sockets.add(ws);
-      const data = ws.getUserData();
-      if ("refusal" in data.route) {
-        // Accepted, then refused with an ERROR frame and 4000 + its number, as the Worker
-        // does, so a browser (which cannot read a failed upgrade) learns why (§9).
-        const e = data.route.refusal;
-        ws.send(errorFrame(0, e), true);
-        ws.end(4000 + ErrorCode[e.code], e.code);
-        return;
-      }
-      const { owner, rights } = data.route;
-      const peer = nodePeer(ws, owner, rights);
-      data.peer = peer;
-      data.gate = grantGate({
-        rights: () => rights,
-        save: () => {},
-        topic: () => owner.topic,
-        settings: () => auth,
-        now: Date.now,
-        expire: () => expire(peer, ws),
-        expiresAt: (at) => expireAt(peer, ws, at),
-      });
-      if (rights.grant.expiresAt > 0) expireAt(peer, ws, rights.grant.expiresAt);
-      owner.sockets.add(peer);
-    },
-    message: (ws, message, isBinary) => {
-      const { route, peer, gate } = ws.getUserData();
-      if (!peer || !gate || !("owner" in route)) return;
-      const owner = route.owner;
-      try {
-        if (!isBinary) {
-          const text = Buffer.from(message).toString();
-          // Keep-alive, answered as the Durable Object runtime's auto-response does.
-          if (text === PING) return void ws.send(PONG, false);
-          void owner.partition.message(peer, text, gate);
-          return;
-        }
-        // uWebSockets.js reuses the ArrayBuffer after this call; a produced batch waits for
-        // its group commit, so the bytes are copied once here.
-        void owner.partition.message(peer, new Uint8Array(message.slice(0)), gate);
-      } catch (error) {
-        owner.logError("message failed", error);
-      }
-    },
-    drain: (ws) => {
-      const { route, peer } = ws.getUserData();
-      if (peer && "owner" in route) route.owner.partition.drained(peer);
-    },
-    close: (ws) => {
-      sockets.delete(ws);
-      const { route, peer } = ws.getUserData();
-      if (!peer || !("owner" in route)) return;
-      peer.closed = true;
-      if (peer.expiry) clearTimeout(peer.expiry);
-      try {
-        route.owner.sockets.delete(peer);
-      } finally {
-        route.owner.partition.closed(peer);
-      }
-    },
-  });
-  app.get("/v1", (res) => {
-    res.cork(() => {
-      res.writeHeader("content-type", "application/json");
-      res.writeHeader("access-control-allow-origin", "*");
-      res.end(JSON.stringify({ name: "kaiten", protocol: SUBPROTOCOL, host: "node" }));
-    });
-  });
-  app.any("/*", (res, req) => {
-    const e = new KaitenError(
-      "NOT_FOUND",
-      `no route for ${req.getMethod().toUpperCase()} ${req.getUrl()}`,
-    );
-    res.cork(() => {
-      res.writeStatus("404 Not Found");
-      res.writeHeader("content-type", "application/json");
-      res.end(JSON.stringify({ error: { code: e.code, message: e.message } }));
-    });
-  });
+  const sockets = new Sockets(broker, HOOKS);
+  sockets.serve(app);
+  const http = httpAdapter(broker, options.assetsDir);
+  app.any("/*", http.serve);
 
   const host = options.host ?? "127.0.0.1";
   const listenSocket = await new Promise<uws.us_listen_socket>((resolve, reject) => {
@@ -278,18 +97,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let stopping: Promise<void> | null = null;
   const stop = async (): Promise<void> => {
     uws.us_listen_socket_close(listenSocket);
+    // SSE answers end with their last event complete; long-polls answer; then they close.
+    const answered = http.finishAll();
     // Commit what is pending; its acks are sent by promise jobs, which run before the timer.
-    partitions.flushAll();
+    broker.partitions.flushAll();
     await new Promise((resolve) => setTimeout(resolve, 10));
-    for (const ws of [...sockets]) {
-      try {
-        ws.end(CLOSE_GOING_AWAY, "server stopping");
-      } catch {
-        // Closed meanwhile.
-      }
-    }
-    partitions.closeAll();
-    registryDb.close();
+    sockets.closeAll();
+    await answered;
+    broker.close();
   };
   return {
     port,
@@ -301,73 +116,27 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 }
 
-function credentials(u: Upgrade): Credentials {
-  const q = new URLSearchParams(u.query);
-  return {
-    authorization: u.authorization || null,
-    token: q.get("token"),
-    key: q.get("key"),
-    origin: u.origin || null,
+/**
+ * HTTP as wrangler.toml routes it on Cloudflare (`run_worker_first`): /v1 and below are the
+ * API, everything else the dashboard's files.
+ */
+function httpAdapter(broker: NodePort, assetsDir: string | null | undefined): HttpAdapter {
+  const dir = assetsDir === undefined ? findDashboard() : assetsDir;
+  const assets = dir ? new Assets(dir) : null;
+  const host: HttpHost = {
+    ...HOOKS,
+    // A WebSocket upgrade never gets here (sockets.ts takes it first): this is a plain GET.
+    upgrade: async () =>
+      errorResponse(new KaitenError("INVALID_REQUEST", "expected a WebSocket upgrade"), 426),
   };
-}
-
-/** Ends a socket whose rights ran out: ERROR TOKEN_EXPIRED, then close 4027 (§15.4). */
-function expire(peer: NodePeer, ws: uws.WebSocket<SocketData>): void {
-  if (peer.closed) return;
-  const e = expiredError();
-  peer.closed = true;
-  try {
-    ws.send(errorFrame(0, e), true);
-    ws.end(4000 + ErrorCode[e.code], e.code);
-  } catch {
-    // Closed meanwhile.
-  }
-}
-
-function expireAt(peer: NodePeer, ws: uws.WebSocket<SocketData>, at: number): void {
-  if (peer.expiry) clearTimeout(peer.expiry);
-  // setTimeout's longest delay is about 24.8 days; a token outliving it is checked per frame.
-  const delay = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
-  peer.expiry = setTimeout(() => {
-    peer.expiry = null;
-    if (Date.now() >= at) expire(peer, ws);
-  }, delay);
-  peer.expiry.unref();
-}
-
-/** A PeerSocket over a uWebSockets.js socket; its subscription state lives with it. */
-function nodePeer(
-  ws: uws.WebSocket<SocketData>,
-  owner: PartitionOwner,
-  rights: SocketRights,
-): NodePeer {
-  let state: SubscriptionState | null = null;
-  const peer: NodePeer = {
-    closed: false,
-    expiry: null,
-    send: (frame) => {
-      if (peer.closed) return;
-      // Nothing is sent once the token has expired: the socket is closed instead.
-      if (expired(rights.grant, Date.now())) return expire(peer, ws);
-      if (ws.send(frame, true) === 2) {
-        // Past maxBackpressure uWebSockets.js dropped the frame: never skip silently.
-        owner.logError("send buffer overflow; closing the socket");
-        ws.end(1008, "send buffer overflow");
-      }
+  const api = async (request: Request) =>
+    (await handleHttp(asWebRequest(request), broker, host)) as unknown as Response;
+  return new HttpAdapter(
+    (request) => {
+      const path = new URL(request.url).pathname;
+      if (path === "/v1" || path.startsWith("/v1/") || !assets) return api(request);
+      return Promise.resolve(assets.serve(request));
     },
-    ready: () => !peer.closed && ws.getBufferedAmount() < SOCKET_BUFFER_BYTES,
-    close: (code, reason) => {
-      if (peer.closed) return;
-      try {
-        ws.end(code, reason);
-      } catch {
-        // Closed meanwhile.
-      }
-    },
-    getState: () => state,
-    setState: (next) => {
-      state = next;
-    },
-  };
-  return peer;
+    { refusalHeaders: { "access-control-allow-origin": "*" } },
+  );
 }
