@@ -56,8 +56,12 @@ async function start(name: string): Promise<Target> {
     });
   }
   if (name === "node") return startNodeHost();
+  if (name === "node-base") {
+    if (!config.baseRoot) throw new Error("the node-base target needs BENCH_BASE_ROOT");
+    return startNodeHost({ root: config.baseRoot, name: "node-base" });
+  }
   if (name === "ws" || name === "uws") return startRelay(name);
-  throw new Error(`unknown target ${name} (kaiten, node, ws, uws)`);
+  throw new Error(`unknown target ${name} (kaiten, kaiten-base, node, node-base, ws, uws)`);
 }
 
 /** The figure a repeated workload's runs are ranked by (higher is better). */
