@@ -12,7 +12,14 @@ import { fileURLToPath } from "node:url";
 import { cpuSeconds } from "../lib/proc.ts";
 import { benchConfig } from "./config.ts";
 import { profiled } from "./profiler.ts";
-import { type BenchResults, costOf, sdkTable, table, updateBenchmarksDoc } from "./report.ts";
+import {
+  type BenchResults,
+  baseTable,
+  costOf,
+  sdkTable,
+  table,
+  updateBenchmarksDoc,
+} from "./report.ts";
 import { startKaiten, startNodeHost, startRelay, type Target } from "./targets.ts";
 import { w1, w1sdk, w2, w2one, w2sdk, w2sdkspread, w3, w3sdk, w4, w5, w6 } from "./workloads.ts";
 
@@ -187,8 +194,7 @@ async function main(): Promise<void> {
 }
 
 function report(env: ReturnType<typeof environment>, results: BenchResults): void {
-  const sdk = sdkTable(results);
-  const md = sdk ? `${table(results)}\n\n${sdk}` : table(results);
+  const md = [table(results), sdkTable(results), baseTable(results)].filter(Boolean).join("\n\n");
   console.log(`\n${md}\n`);
   const costs = {
     w1: results.w1?.kaiten?.cost ? costOf(results.w1.kaiten.cost) : null,
