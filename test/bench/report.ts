@@ -61,6 +61,7 @@ export interface BenchResults {
   w1sdk?: Partial<Record<TargetName, W1Result>>;
   w2sdk?: Partial<Record<TargetName, W2Result>>;
   w2one?: Partial<Record<TargetName, W2Result>>;
+  w2sdkspread?: Partial<Record<TargetName, W2Result>>;
   w3sdk?: Partial<Record<TargetName, W3Result>>;
 }
 
@@ -259,6 +260,11 @@ export function sdkTable(r: BenchResults): string {
       "",
     ],
     [
+      "W2 the same, SDK spread over processes as the lean client is (`w2sdkspread`)",
+      ...hosts.flatMap((h) => ["", r.w2sdkspread?.[h] ? latencyCell(r.w2sdkspread[h]) : "", ""]),
+      "",
+    ],
+    [
       "W2 longest event-loop stall / GC pause of a subscriber process, ms",
       ...cells(w2, (x) => (x ? `${ms(x.clientLoopDelayMaxMs)} / ${ms(x.clientGcMaxMs)}` : "n/a")),
       "",
@@ -288,6 +294,49 @@ export function sdkTable(r: BenchResults): string {
   const head = `| through the SDK | ${hosts.map((h) => `lean client (${name[h]}) | \`@kaiten/client\` (${name[h]}) | SDK / lean`).join(" | ")} | target |`;
   const sep = `|---|${hosts.map(() => "---:|---:|---:|").join("")}---|`;
   return [head, sep, ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n");
+}
+
+/**
+ * This tree's brokers beside BENCH_BASE_ROOT's (`kaiten-base`, `node-base`), same session,
+ * same workloads: the figures a change is judged by. Empty when no base target ran.
+ */
+export function baseTable(r: BenchResults): string {
+  const pairs = (
+    [
+      ["kaiten", "kaiten-base", "wrangler dev"],
+      ["node", "node-base", "Node host"],
+    ] as const
+  ).filter(([, base]) => Object.values(r).some((byTarget) => byTarget?.[base]));
+  if (!pairs.length) return "";
+  type Figure = [string, (x: BenchResults) => Partial<Record<TargetName, number>>];
+  const figures: Figure[] = [
+    ["W1 produce: acked records/s", (x) => pick2(x.w1, (v) => v.ackedPerSecond)],
+    ["W1 through the SDK: acked records/s", (x) => pick2(x.w1sdk, (v) => v.ackedPerSecond)],
+    ["W2 fan-out: delivered records/s", (x) => pick2(x.w2, (v) => v.deliveredPerSecond)],
+    ["W2 produce→deliver p99, ms (lower is better)", (x) => pick2(x.w2, (v) => v.p99Ms)],
+    ["W3 catch-up: records/s", (x) => pick2(x.w3, (v) => v.recordsPerSecond)],
+    ["W3 through the SDK: records/s", (x) => pick2(x.w3sdk, (v) => v.recordsPerSecond)],
+    ["W6 64 partitions: records/s in", (x) => pick2(x.w6, (v) => v.inPerSecond)],
+  ];
+  const rows = figures
+    .map(([name, f]) => {
+      const v = f(r);
+      return [
+        name,
+        ...pairs.flatMap(([t, base]) => [int(v[t]), int(v[base]), ratio(v[t], v[base])]),
+      ];
+    })
+    .filter((row) => row.slice(1).some((c) => c !== "n/a" && c !== ""));
+  const head = `| this tree against BENCH_BASE_ROOT | ${pairs.map(([, , n]) => `${n} | ${n}, base | this / base`).join(" | ")} |`;
+  const sep = `|---|${pairs.map(() => "---:|---:|---:|").join("")}`;
+  return [head, sep, ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n");
+}
+
+/** Like pick, over every target a run may have, the base targets included. */
+function pick2<T>(r: Partial<Record<TargetName, T>> | undefined, f: (t: T) => number) {
+  const out: Partial<Record<TargetName, number>> = {};
+  for (const [name, v] of Object.entries(r ?? {}) as Array<[TargetName, T]>) out[name] = f(v);
+  return out;
 }
 
 const START = "<!-- bench:table:start -->";

@@ -12,7 +12,14 @@ import { fileURLToPath } from "node:url";
 import { cpuSeconds } from "../lib/proc.ts";
 import { benchConfig } from "./config.ts";
 import { profiled } from "./profiler.ts";
-import { type BenchResults, costOf, sdkTable, table, updateBenchmarksDoc } from "./report.ts";
+import {
+  type BenchResults,
+  baseTable,
+  costOf,
+  sdkTable,
+  table,
+  updateBenchmarksDoc,
+} from "./report.ts";
 import { startKaiten, startNodeHost, startRelay, type Target } from "./targets.ts";
 import { w1, w1sdk, w2, w2one, w2sdk, w2sdkspread, w3, w3sdk, w4, w5, w6 } from "./workloads.ts";
 
@@ -56,8 +63,12 @@ async function start(name: string): Promise<Target> {
     });
   }
   if (name === "node") return startNodeHost();
+  if (name === "node-base") {
+    if (!config.baseRoot) throw new Error("the node-base target needs BENCH_BASE_ROOT");
+    return startNodeHost({ root: config.baseRoot, name: "node-base" });
+  }
   if (name === "ws" || name === "uws") return startRelay(name);
-  throw new Error(`unknown target ${name} (kaiten, node, ws, uws)`);
+  throw new Error(`unknown target ${name} (kaiten, kaiten-base, node, node-base, ws, uws)`);
 }
 
 /** The figure a repeated workload's runs are ranked by (higher is better). */
@@ -183,8 +194,7 @@ async function main(): Promise<void> {
 }
 
 function report(env: ReturnType<typeof environment>, results: BenchResults): void {
-  const sdk = sdkTable(results);
-  const md = sdk ? `${table(results)}\n\n${sdk}` : table(results);
+  const md = [table(results), sdkTable(results), baseTable(results)].filter(Boolean).join("\n\n");
   console.log(`\n${md}\n`);
   const costs = {
     w1: results.w1?.kaiten?.cost ? costOf(results.w1.kaiten.cost) : null,

@@ -12,8 +12,11 @@ import { listeningPorts, rssBytes, workerdPids } from "../lib/proc.ts";
 import { forkChild } from "./children.ts";
 import type { RelayReady } from "./relay-process.ts";
 
-/** "kaiten-base": wrangler dev from another checkout (BENCH_BASE_ROOT), to compare commits. */
-export type TargetName = "kaiten" | "kaiten-base" | "node" | "ws" | "uws";
+/**
+ * "kaiten-base" and "node-base": wrangler dev and the Node host from another checkout
+ * (BENCH_BASE_ROOT), to compare commits in one session.
+ */
+export type TargetName = "kaiten" | "kaiten-base" | "node" | "node-base" | "ws" | "uws";
 
 /** Storage counters of a Kaiten partition (GET /v1/topics/{t}, docs/PROTOCOL.md §11.1). */
 export interface PartitionUsage {
@@ -109,13 +112,14 @@ export async function startKaiten(
  * (registry.sqlite, WAL: a second connection is safe; the host reads the table at every
  * connect), the row POST /v1/topics would write; storage counters are then unknown.
  */
-export async function startNodeHost(): Promise<Target> {
-  const broker = await Broker.start({ host: "node" });
+export async function startNodeHost(o: { root?: string; name?: TargetName } = {}): Promise<Target> {
+  // With `root`, that checkout's edge/dist-node/kaiten.mjs (built there with `npm run build`).
+  const broker = await Broker.start({ host: "node", ...(o.root ? { root: o.root } : {}) });
   const url = broker.url;
   let registry: TopicStore | null = null;
   let close = () => {};
   return {
-    name: "node",
+    name: o.name ?? "node",
     url,
     stores: true,
     inspectorPort: null,
