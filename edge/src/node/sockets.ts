@@ -35,6 +35,13 @@ export const SOCKET_BUFFER_BYTES = 1_048_576;
  * dropped anyway closes the socket (1008), so nothing is ever skipped silently.
  */
 const MAX_BACKPRESSURE = 16 * 1_048_576;
+/**
+ * The largest message uWebSockets.js takes; past it, it closes the socket. Frames between
+ * the protocol's limit (Limits.maxFrameBytes) and this reach the core, which answers
+ * FRAME_TOO_LARGE and keeps the socket open, as the Worker does (§7); found by the fuzz suite
+ * (a limit of exactly maxFrameBytes closed the socket with 1006 instead).
+ */
+const MAX_MESSAGE_BYTES = 2 * Limits.maxFrameBytes;
 const CLOSE_GOING_AWAY = 1001;
 
 type Route = { owner: PartitionOwner; rights: SocketRights } | { refusal: KaitenError };
@@ -74,7 +81,7 @@ export class Sockets {
   serve(app: uws.TemplatedApp): void {
     app.ws<SocketData>("/*", {
       compression: uws.DISABLED,
-      maxPayloadLength: Limits.maxFrameBytes,
+      maxPayloadLength: MAX_MESSAGE_BYTES,
       idleTimeout: 0,
       maxBackpressure: MAX_BACKPRESSURE,
       upgrade: (res, req, context) => this.upgrade(res, req, context),
