@@ -249,7 +249,10 @@ function expireAt(peer: NodePeer, ws: uws.WebSocket<SocketData>, at: number): vo
   const delay = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
   peer.expiry = setTimeout(() => {
     peer.expiry = null;
+    // Node's timers run on a monotonic clock and can fire a millisecond before Date.now()
+    // reaches `at`: then look again, or an idle socket would never be closed.
     if (Date.now() >= at) expire(peer, ws);
+    else expireAt(peer, ws, at);
   }, delay);
   peer.expiry.unref();
 }
