@@ -15,8 +15,9 @@ it("answers a waiting long-poll at once on SIGTERM, with an empty page, and exit
   const waiting = call<{ records: unknown[]; nextOffset: number }>(
     `${base}/partitions/0/records?offset=1&live=long-poll&wait=30000`,
   );
-  // The long-poll is parked on the partition's waiters before the stop.
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Time for the long-poll to reach the partition's waiters (nothing outside the process
+  // shows it parked; on an idle local server it takes a few ms).
+  await new Promise((resolve) => setTimeout(resolve, 500));
   const started = Date.now();
   const stopped = broker().stop();
   const page = await waiting;
