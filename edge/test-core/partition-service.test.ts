@@ -114,6 +114,15 @@ describe("partition service", () => {
     expect(await service.info(ref)).toMatchObject({ ok: true, value: { highWatermark: 0 } });
   });
 
+  it("wakes every waiting reader at once when its host stops, as if the wait ran out, and keeps the log", async () => {
+    const { service } = harness();
+    await service.append(append(1));
+    const waiting = service.waitForCommit({ ...ref, after: 1, ms: 5_000 });
+    service.wakeReaders();
+    expect(await waiting).toEqual({ ok: true, value: { outcome: "timeout" } });
+    expect(await service.info(ref)).toMatchObject({ ok: true, value: { highWatermark: 1 } });
+  });
+
   it("answers an unexpected failure as data and logs it naming the topic and partition", async () => {
     const { service, sink, sql } = harness();
     await service.info(ref);

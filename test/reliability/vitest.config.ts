@@ -1,8 +1,9 @@
 import { defineConfig } from "vitest/config";
 
-// Reliability suites over real `wrangler dev` brokers: crash, chaos, slow consumer, fuzz,
-// hibernation. Small sizes here (`npm test`, CI); `npm run soak` runs the same files with
-// KAITEN_SOAK=1 and long sizes (sizes.ts).
+// Reliability suites (test/suites: crash, chaos, slow consumer, fuzz) over real brokers of
+// both hosts: `*.test.ts` on wrangler dev, `node/*.test.ts` on the Node host (after
+// `npm run build`); hibernation on wrangler dev only. Small sizes here (`npm test`, CI);
+// `npm run soak` runs the same files with KAITEN_SOAK=1 and long sizes (sizes.ts).
 const soak = process.env.KAITEN_SOAK === "1";
 
 export default defineConfig({

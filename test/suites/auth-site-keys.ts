@@ -121,6 +121,32 @@ export function authSiteKeysSuite(host: HostUnderTest): void {
         await c.close();
       });
 
+      it("counts every record of a WebSocket batch against the key's rate", async () => {
+        // 1 record/s, a burst of 4: a batch of 3 leaves 1, so the next batch of 3 must wait.
+        // Counted as one produce each (not per record), both would be admitted.
+        const spec = { origins: [SITE], topics: ["clicks"], recordsPerSecond: 1, burst: 4 };
+        const slow = (await postJson<SiteKeyBody>(`${url()}/v1/site-keys`, spec, bearer(admin)))
+          .body;
+        const c = await Connection.open(url(), "clicks", 0, {
+          query: { key: slow.key },
+          headers: { origin: SITE },
+        });
+        try {
+          const three = () => [jsonRecord(1), jsonRecord(2), jsonRecord(3)];
+          expect((await c.produce(three())).count).toBe(3);
+          accepted += 3;
+          const refused = await c.produce(three()).catch((e) => e);
+          if (!(refused instanceof Error)) accepted += 3;
+          expect((refused as ProtocolError).frame.code).toBe("THROTTLED");
+        } finally {
+          await c.close();
+          await call(`${url()}/v1/site-keys/${slow.id}`, {
+            method: "DELETE",
+            headers: bearer(admin),
+          });
+        }
+      });
+
       it("refuses a WebSocket from another origin with 4026", async () => {
         const c = await Connection.open(url(), "clicks", 0, {
           query: { key },

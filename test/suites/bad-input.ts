@@ -1,8 +1,7 @@
 /**
  * Bad input over HTTP (docs/PROTOCOL.md §7, §8, §11.1 to §11.6), on every host: every refused
  * request gets the status of its code and the one error body shape,
- * {error: {code, numericCode, retriable, message}}, and stores nothing. The same cases run
- * inside workerd in edge/test/http-bad-input.test.ts.
+ * {error: {code, numericCode, retriable, message}}, and stores nothing.
  */
 import { ErrorCode, ErrorInfo, type ErrorName, Limits } from "@kaiten/protocol";
 import { beforeAll, describe, expect, it } from "vitest";

@@ -53,6 +53,24 @@ export function httpApiSuite(host: HostUnderTest): void {
         const other = await postJson<ErrorBody>(url("/v1/topics"), { ...config, partitions: 4 });
         expect(other.status).toBe(409);
         expect(other.body.error).toMatchObject({ code: "TOPIC_EXISTS", retriable: false });
+        // The refusal carries the topic as it is, so a client can see what differs.
+        expect((other.body.error as { topic?: unknown }).topic).toEqual(created.body);
+      });
+
+      it("keeps and echoes every setting a topic is created with", async () => {
+        const settings = {
+          name: "configured",
+          partitions: 2,
+          retentionMs: 1_000,
+          retentionBytes: 5_000,
+          maxRecordBytes: 500,
+        };
+        const created = await postJson<TopicBody>(url("/v1/topics"), settings);
+        expect(created.status).toBe(201);
+        expect(created.body).toMatchObject(settings);
+        const { partitions, ...kept } = settings;
+        const described = await call(url("/v1/topics/configured"));
+        expect(described.body).toMatchObject({ ...kept, partitionCount: partitions });
       });
 
       it("lists the topics it has", async () => {

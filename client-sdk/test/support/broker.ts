@@ -86,7 +86,52 @@ export interface BrokerOptions {
   headers?: Record<string, string>;
 }
 
-export class Broker {
+/**
+ * The broker's HTTP API as the tests use it beside the SDK (to create topics and to read
+ * what was stored), the same for every host's broker.
+ */
+export abstract class BrokerHttp {
+  abstract readonly url: string;
+  abstract readonly options: BrokerOptions;
+
+  /** JSON from the broker's HTTP API. */
+  async api<T = Record<string, unknown>>(path: string, init?: RequestInit): Promise<T> {
+    const res = await fetch(`${this.url}${path}`, { ...init, headers: this.options.headers });
+    return (await res.json()) as T;
+  }
+
+  async createTopic(name: string, config: Record<string, unknown> = {}): Promise<void> {
+    const res = await fetch(`${this.url}/v1/topics`, {
+      method: "POST",
+      headers: this.options.headers,
+      body: JSON.stringify({ name, ...config }),
+    });
+    if (res.status >= 300) throw new Error(`create ${name}: ${res.status} ${await res.text()}`);
+  }
+
+  /** Every record of a partition, read over HTTP (not through the SDK). */
+  async readAll(
+    topic: string,
+    partition: number,
+  ): Promise<Array<{ offset: number; key: string | null; value: unknown }>> {
+    const out: Array<{ offset: number; key: string | null; value: unknown }> = [];
+    let offset = (
+      await this.api<{ partitions: Array<{ earliestOffset: number }> }>(`/v1/topics/${topic}`)
+    ).partitions[partition]?.earliestOffset as number;
+    for (;;) {
+      const page = await this.api<{
+        records: typeof out;
+        nextOffset: number;
+        highWatermark: number;
+      }>(`/v1/topics/${topic}/partitions/${partition}/records?offset=${offset}&limit=1000`);
+      out.push(...page.records);
+      if (page.nextOffset >= page.highWatermark) return out;
+      offset = page.nextOffset;
+    }
+  }
+}
+
+export class Broker extends BrokerHttp {
   #child: ChildProcess | undefined;
   #output = "";
 
@@ -94,7 +139,9 @@ export class Broker {
     readonly port: number,
     readonly stateDir: string,
     readonly options: BrokerOptions,
-  ) {}
+  ) {
+    super();
+  }
 
   static async start(options: BrokerOptions = {}): Promise<Broker> {
     const broker = new Broker(
@@ -174,41 +221,5 @@ export class Broker {
   async dispose(): Promise<void> {
     await this.stop();
     rmSync(this.stateDir, { recursive: true, force: true });
-  }
-
-  /** JSON from the broker's HTTP API. */
-  async api<T = Record<string, unknown>>(path: string, init?: RequestInit): Promise<T> {
-    const res = await fetch(`${this.url}${path}`, { ...init, headers: this.options.headers });
-    return (await res.json()) as T;
-  }
-
-  async createTopic(name: string, config: Record<string, unknown> = {}): Promise<void> {
-    const res = await fetch(`${this.url}/v1/topics`, {
-      method: "POST",
-      headers: this.options.headers,
-      body: JSON.stringify({ name, ...config }),
-    });
-    if (res.status >= 300) throw new Error(`create ${name}: ${res.status} ${await res.text()}`);
-  }
-
-  /** Every record of a partition, read over HTTP (not through the SDK). */
-  async readAll(
-    topic: string,
-    partition: number,
-  ): Promise<Array<{ offset: number; key: string | null; value: unknown }>> {
-    const out: Array<{ offset: number; key: string | null; value: unknown }> = [];
-    let offset = (
-      await this.api<{ partitions: Array<{ earliestOffset: number }> }>(`/v1/topics/${topic}`)
-    ).partitions[partition]?.earliestOffset as number;
-    for (;;) {
-      const page = await this.api<{
-        records: typeof out;
-        nextOffset: number;
-        highWatermark: number;
-      }>(`/v1/topics/${topic}/partitions/${partition}/records?offset=${offset}&limit=1000`);
-      out.push(...page.records);
-      if (page.nextOffset >= page.highWatermark) return out;
-      offset = page.nextOffset;
-    }
   }
 }

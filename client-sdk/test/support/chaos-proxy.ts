@@ -20,6 +20,11 @@ export class ChaosProxy {
   #blackhole = false;
   cuts = 0;
   connections = 0;
+  /**
+   * Drops what the broker sends while true, so its acks are lost on the way; what the client
+   * sends still passes (a batch is stored, its ack never arrives).
+   */
+  dropReplies = false;
   /** Refuses WebSocket upgrades (403, then closed) while true, as proxies that break them do. */
   refuseUpgrades = false;
   /** Refuses this many more upgrades, whatever `refuseUpgrades` says (a network that fails some handshakes). */
@@ -107,6 +112,7 @@ export class ChaosProxy {
           return;
         }
         posted = false;
+        if (proxy.dropReplies) return;
         if (buffered) buffered.push(d);
         else if (!proxy.#blackhole) client.write(d);
       });

@@ -8,13 +8,20 @@ import {
   type Rec,
   type Subscription,
 } from "../../src/index.ts";
-import { Broker, type BrokerOptions } from "./broker.ts";
+import type { BrokerOptions } from "./broker.ts";
+import { CLOUDFLARE, type SdkBroker, type SdkHost } from "./hosts.ts";
 
-/** One broker for the file; `options()` is read when it starts (test keys may be made in a hook). */
-export function useBroker(options: () => BrokerOptions = () => ({})): () => Broker {
-  let broker: Broker | undefined;
+/**
+ * One broker for the file (or the suite), on `host`; `options()` is read when it starts (test
+ * keys may be made in a hook). Default host: Cloudflare (wrangler dev)
+ */
+export function useBroker(
+  options: () => BrokerOptions = () => ({}),
+  host: SdkHost = CLOUDFLARE,
+): () => SdkBroker {
+  let broker: SdkBroker | undefined;
   beforeAll(async () => {
-    broker = await Broker.start(options());
+    broker = await host.start(options());
   });
   afterEach((ctx) => {
     if (broker && ctx.task.result?.state === "fail") console.error(broker.output);
@@ -22,7 +29,7 @@ export function useBroker(options: () => BrokerOptions = () => ({})): () => Brok
   afterAll(async () => {
     await broker?.dispose();
   });
-  return () => broker as Broker;
+  return () => broker as SdkBroker;
 }
 
 const clients = new Set<Client>();

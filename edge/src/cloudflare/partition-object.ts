@@ -9,8 +9,7 @@
  */
 
 import { DurableObject } from "cloudflare:workers";
-import { ErrorCode, errorFrame, KaitenError, PING, PONG, SUBPROTOCOL } from "@kaiten/protocol";
-import type { SocketGrant } from "../core/auth/access.ts";
+import { ErrorCode, errorFrame, PING, PONG, SUBPROTOCOL } from "@kaiten/protocol";
 import {
   expired,
   expiredError,
@@ -174,7 +173,7 @@ export class PartitionObject extends DurableObject<Env> implements PartitionPort
   private gate(ws: WebSocket): SocketGate {
     let gate = this.gates.get(ws);
     if (gate) return gate;
-    const granted = grantGate({
+    gate = grantGate({
       rights: () => this.socket(ws).att,
       save: () => ws.serializeAttachment(this.socket(ws).att),
       topic: () => this.identity?.topic ?? "",
@@ -182,30 +181,11 @@ export class PartitionObject extends DurableObject<Env> implements PartitionPort
       now: Date.now,
       expire: () => this.expire(ws),
       expiresAt: (at) => this.scheduleAlarm(at),
-      admitSiteKey: (site, batch) => this.admitSiteKey(site, batch),
+      siteKey: (id) => siteKeyStub(this.env, id),
+      refuseProduce: () => this.service.refuseIfClosed(),
     });
-    gate = {
-      ...granted,
-      // A closed Durable Stream takes no more records, from any API (PROTOCOL.md §18.4).
-      produce: (peer, frame) => {
-        this.service.refuseIfClosed();
-        return granted.produce(peer, frame);
-      },
-    };
     this.gates.set(ws, gate);
     return gate;
-  }
-
-  /** Every PRODUCE of a site-key socket is admitted by the key's object: rate, revocation (§15.5). */
-  private async admitSiteKey(site: NonNullable<SocketGrant["siteKey"]>, batch: Uint8Array) {
-    const id = /^pk_([a-z0-9]{12})_/.exec(site.key)?.[1];
-    if (!id || !this.identity) throw new KaitenError("UNAUTHENTICATED", "not a site key");
-    // The record count of a batch is at bytes 16..19 (§4.1); a short batch fails validation later.
-    const records =
-      batch.length >= 20 ? new DataView(batch.buffer, batch.byteOffset).getUint32(16) : 1;
-    const admission = { key: site.key, origin: site.origin, topic: this.identity.topic, records };
-    const r = await siteKeyStub(this.env, id).admit(admission);
-    if (!r.ok) throw new KaitenError(r.error.code, r.error.message, r.error.detail);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {

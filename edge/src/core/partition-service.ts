@@ -132,6 +132,15 @@ export class PartitionService implements PartitionPort {
       throw new KaitenError("INVALID_REQUEST", "the stream is closed; it takes no more records");
   }
 
+  /**
+   * Wakes every reader waiting for a commit (long-poll, SSE) as if its wait ran out: it reads
+   * the log again and answers what it holds. For a host that is stopping, so a waiting
+   * long-poll answers at once (the client polls again) instead of being cut.
+   */
+  wakeReaders(): void {
+    this.waiters.wakeAll("timeout");
+  }
+
   async append(input: AppendInput): Promise<RpcResult<AppendResult>> {
     return this.rpc(input, () => {
       this.refuseIfClosed();

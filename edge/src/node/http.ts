@@ -111,8 +111,8 @@ export class HttpAdapter {
   /**
    * For SIGTERM: streamed answers (SSE) are finished politely, their last event complete and
    * the chunked body terminated, then their connections are closed; answers still being
-   * computed (long-polls) get their request's signal aborted and FINISH_GRACE_MS to answer,
-   * then a retriable 503.
+   * computed get their request's signal aborted and FINISH_GRACE_MS to answer (a long-poll
+   * answers at once: the server wakes the partitions' waiting readers), then a retriable 503.
    */
   async finishAll(): Promise<void> {
     this.stopping = true;

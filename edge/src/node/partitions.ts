@@ -174,6 +174,11 @@ export class Partitions {
     for (const owner of this.owners.values()) owner.flush();
   }
 
+  /** Wakes every reader waiting for a commit, to answer now: the server is stopping. */
+  wakeReaders(): void {
+    for (const owner of this.owners.values()) owner.service.wakeReaders();
+  }
+
   /** Closes every file; no partition opens afterwards (a late metrics timer is refused). */
   closeAll(): void {
     this.closed = true;

@@ -99,6 +99,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     uws.us_listen_socket_close(listenSocket);
     // SSE answers end with their last event complete; long-polls answer; then they close.
     const answered = http.finishAll();
+    // Long-polls waiting for a commit answer now, with what the log holds, not after the grace.
+    broker.partitions.wakeReaders();
     // Commit what is pending; its acks are sent by promise jobs, which run before the timer.
     broker.partitions.flushAll();
     await new Promise((resolve) => setTimeout(resolve, 10));

@@ -10,17 +10,15 @@ import uws from "uWebSockets.js";
 import {
   ErrorCode,
   errorFrame,
-  KaitenError,
+  type KaitenError,
   Limits,
   PING,
   PONG,
   SUBPROTOCOL,
 } from "@kaiten/protocol";
-import type { SocketGrant } from "../core/auth/access.ts";
 import { expired, expiredError, grantGate, type SocketRights } from "../core/auth/socket-gate.ts";
 import { type HttpHooks, prepareSocket } from "../core/http/api.ts";
 import { asKaitenError, type SocketGate } from "../core/partition.ts";
-import { unwrap } from "../core/port.ts";
 import type { PeerSocket, SubscriptionState } from "../core/types.ts";
 import { asWebRequest } from "./http.ts";
 import type { PartitionOwner } from "./partitions.ts";
@@ -37,6 +35,13 @@ export const SOCKET_BUFFER_BYTES = 1_048_576;
  * dropped anyway closes the socket (1008), so nothing is ever skipped silently.
  */
 const MAX_BACKPRESSURE = 16 * 1_048_576;
+/**
+ * The largest message uWebSockets.js takes; past it, it closes the socket. Frames between
+ * the protocol's limit (Limits.maxFrameBytes) and this reach the core, which answers
+ * FRAME_TOO_LARGE and keeps the socket open, as the Worker does (§7); found by the fuzz suite
+ * (a limit of exactly maxFrameBytes closed the socket with 1006 instead).
+ */
+const MAX_MESSAGE_BYTES = 2 * Limits.maxFrameBytes;
 const CLOSE_GOING_AWAY = 1001;
 
 type Route = { owner: PartitionOwner; rights: SocketRights } | { refusal: KaitenError };
@@ -76,7 +81,7 @@ export class Sockets {
   serve(app: uws.TemplatedApp): void {
     app.ws<SocketData>("/*", {
       compression: uws.DISABLED,
-      maxPayloadLength: Limits.maxFrameBytes,
+      maxPayloadLength: MAX_MESSAGE_BYTES,
       idleTimeout: 0,
       maxBackpressure: MAX_BACKPRESSURE,
       upgrade: (res, req, context) => this.upgrade(res, req, context),
@@ -178,7 +183,7 @@ export class Sockets {
     owner: PartitionOwner,
     rights: SocketRights,
   ): SocketGate {
-    const granted = grantGate({
+    return grantGate({
       rights: () => rights,
       save: () => {},
       topic: () => owner.topic,
@@ -186,31 +191,9 @@ export class Sockets {
       now: Date.now,
       expire: () => expire(peer, ws),
       expiresAt: (at) => expireAt(peer, ws, at),
-      admitSiteKey: (site, batch) => this.admitSiteKey(owner.topic, site, batch),
+      siteKey: (id) => this.broker.siteKey(id),
+      refuseProduce: () => owner.service.refuseIfClosed(),
     });
-    return {
-      ...granted,
-      // A closed Durable Stream takes no more records, from any API (PROTOCOL.md §18.4).
-      produce: (p, frame) => {
-        owner.service.refuseIfClosed();
-        return granted.produce(p, frame);
-      },
-    };
-  }
-
-  /** Every PRODUCE of a site-key socket is admitted by the key's bucket: rate, revocation (§15.5). */
-  private async admitSiteKey(
-    topic: string,
-    site: NonNullable<SocketGrant["siteKey"]>,
-    batch: Uint8Array,
-  ): Promise<void> {
-    const id = /^pk_([a-z0-9]{12})_/.exec(site.key)?.[1];
-    if (!id) throw new KaitenError("UNAUTHENTICATED", "not a site key");
-    // The record count of a batch is at bytes 16..19 (§4.1); a short batch fails validation later.
-    const records =
-      batch.length >= 20 ? new DataView(batch.buffer, batch.byteOffset).getUint32(16) : 1;
-    const admission = { key: site.key, origin: site.origin, topic, records };
-    unwrap(await this.broker.siteKey(id).admit(admission));
   }
 
   private message(ws: uws.WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean): void {
@@ -266,7 +249,10 @@ function expireAt(peer: NodePeer, ws: uws.WebSocket<SocketData>, at: number): vo
   const delay = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
   peer.expiry = setTimeout(() => {
     peer.expiry = null;
+    // Node's timers run on a monotonic clock and can fire a millisecond before Date.now()
+    // reaches `at`: then look again, or an idle socket would never be closed.
     if (Date.now() >= at) expire(peer, ws);
+    else expireAt(peer, ws, at);
   }, delay);
   peer.expiry.unref();
 }

@@ -1,9 +1,10 @@
 /**
  * A socket's rights checked frame by frame (docs/PROTOCOL.md §15.4), the same on every host:
- * the grant taken at the upgrade, PRODUCE and SUBSCRIBE against it, AUTH to replace it with a
- * new token's, and the end of the socket when its token expires. Hosts keep the rights where
- * their sockets keep state (the attachment on Cloudflare, memory on Node) and say how to
- * close a socket and when to look again.
+ * the grant taken at the upgrade, PRODUCE and SUBSCRIBE against it (a closed Durable Stream's
+ * refusal, a site key's admission), AUTH to replace it with a new token's, and the end of the
+ * socket when its token expires. Hosts keep the rights where their sockets keep state (the
+ * attachment on Cloudflare, memory on Node) and say how to close a socket and when to look
+ * again.
  */
 import {
   type AuthFrame,
@@ -13,10 +14,12 @@ import {
   type ProduceFrame,
 } from "@kaiten/protocol";
 import type { SocketGate } from "../partition.ts";
+import { type SiteKeyPort, unwrap } from "../port.ts";
 import type { PeerSocket } from "../types.ts";
 import { authenticate, type Principal, type SocketGrant, socketGrant } from "./access.ts";
 import { allows } from "./rights.ts";
 import type { AuthSettings } from "./settings.ts";
+import { siteKeyId } from "./site-keys.ts";
 
 /** What a host keeps with each socket. */
 export interface SocketRights {
@@ -38,8 +41,16 @@ export interface GrantGateOptions {
   expire(): void;
   /** The rights now end at `at` (ms since the epoch): close the socket then. */
   expiresAt(at: number): void;
-  /** Every PRODUCE of a site-key socket is admitted against the key (§15.5). */
-  admitSiteKey?(site: NonNullable<SocketGrant["siteKey"]>, batch: Uint8Array): Promise<void>;
+  /**
+   * Where a site key's bucket is (§15.5): every PRODUCE of a site-key socket is admitted by
+   * it, for as many records as the batch holds. Default: none (site-key sockets are refused)
+   */
+  siteKey?(id: string): Pick<SiteKeyPort, "admit">;
+  /**
+   * Throws when the partition takes no more records (a closed Durable Stream, PROTOCOL.md
+   * §18.4), checked before the socket's rights. Default: always takes records
+   */
+  refuseProduce?(): void;
 }
 
 /** No rights at all: a socket that reached a partition without a grant. */
@@ -72,6 +83,7 @@ export function grantGate(o: GrantGateOptions): SocketGate {
     },
     // Synchronous unless a site key must be admitted, so that plain produces keep their order.
     produce: (_peer: PeerSocket, f: ProduceFrame) => {
+      o.refuseProduce?.();
       const rights = o.rights();
       if (!rights.grant.produce) throw forbidden("produce", o.topic());
       if (!rights.produced) {
@@ -80,15 +92,34 @@ export function grantGate(o: GrantGateOptions): SocketGate {
       }
       const site = rights.grant.siteKey;
       if (!site) return undefined;
-      if (!o.admitSiteKey)
-        throw new KaitenError("UNAUTHENTICATED", "site keys are not served here");
-      return o.admitSiteKey(site, f.batch);
+      return admitSiteKey(o, site, f.batch);
     },
     subscribe: () => {
       if (!o.rights().grant.subscribe) throw forbidden("subscribe", o.topic());
     },
     auth: (peer, f) => refresh(o, peer, f),
   };
+}
+
+/** Admits one PRODUCE of a site-key socket at the key's bucket: rate, revocation (§15.5). */
+async function admitSiteKey(
+  o: GrantGateOptions,
+  site: NonNullable<SocketGrant["siteKey"]>,
+  batch: Uint8Array,
+): Promise<void> {
+  const id = siteKeyId(site.key);
+  if (!o.siteKey || !id) throw new KaitenError("UNAUTHENTICATED", "not a served site key");
+  const { key, origin } = site;
+  unwrap(await o.siteKey(id).admit({ key, origin, topic: o.topic(), records: recordsIn(batch) }));
+}
+
+/**
+ * How many records a PRODUCE's batch holds, for a site key's rate: the count at bytes 16..19
+ * (§4.1). A batch too short to hold it counts as one; it fails validation afterwards.
+ */
+export function recordsIn(batch: Uint8Array): number {
+  if (batch.length < 20) return 1;
+  return new DataView(batch.buffer, batch.byteOffset, batch.length).getUint32(16);
 }
 
 /**
