@@ -15,6 +15,7 @@ writeFileSync(join(root, "index.html"), "<!doctype html><title>Kaiten</title>");
 writeFileSync(join(root, "assets", "index-CbSJ9gH4.js"), "console.log(1)");
 writeFileSync(join(root, "assets", "index-CbSJ9gH4.css"), "body{}");
 writeFileSync(join(root, "favicon.svg"), "<svg/>");
+writeFileSync(join(root, "_headers"), "/assets/*\n  Cache-Control: immutable\n");
 writeFileSync(join(tmpdir(), "kaiten-secret.txt"), "secret");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -53,6 +54,10 @@ describe("the dashboard's files", () => {
     expect(get("/favicon.svg").headers.get("cache-control")).toBe(
       "public, max-age=0, must-revalidate",
     );
+  });
+
+  it("never serves Cloudflare's _headers file (the dashboard's index instead, as there)", async () => {
+    expect(await get("/_headers").text()).toBe("<!doctype html><title>Kaiten</title>");
   });
 
   it("answers 304 to a matching If-None-Match", () => {

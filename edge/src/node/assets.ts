@@ -35,6 +35,8 @@ const HASHED = /-[A-Za-z0-9_-]{8,}\.[a-z0-9]+$/;
 /** Cloudflare's default for assets: kept, but checked with the ETag on every use. */
 const REVALIDATE = "public, max-age=0, must-revalidate";
 const IMMUTABLE = "public, max-age=31536000, immutable";
+/** Workers static assets read these and never serve them; neither does the Node host. */
+const CONFIG_FILES = new Set(["/_headers", "/_redirects"]);
 
 interface Asset {
   body: Uint8Array<ArrayBuffer>;
@@ -100,7 +102,8 @@ export class Assets {
     } catch {
       return null;
     }
-    if (decoded.includes("\0")) return null;
+    // Cloudflare's own configuration files (dashboard/public/_headers) are not served there.
+    if (decoded.includes("\0") || CONFIG_FILES.has(decoded)) return null;
     const full = resolve(this.root, `.${decoded}`);
     if (full !== this.root && !full.startsWith(this.root + sep)) return null;
     return full;
