@@ -15,14 +15,7 @@ import type { GroupDescription, GroupPort, RpcResult } from "../core/port.ts";
 import { durableObjectSql } from "./do-sql-driver.ts";
 import type { Env } from "./env.ts";
 import { cloudflareMetrics } from "./metrics.ts";
-import { groupLag } from "./port.ts";
-
-export type { GroupDescription };
-
-const TIMERS = {
-  set: (fn: () => void, ms: number) => setTimeout(fn, ms),
-  clear: (h: unknown) => clearTimeout(h as number),
-};
+import { groupLag, workerTimers } from "./port.ts";
 
 export class GroupObject extends DurableObject<Env> implements GroupPort {
   private readonly service: GroupService;
@@ -34,7 +27,7 @@ export class GroupObject extends DurableObject<Env> implements GroupPort {
       now: () => Date.now(),
       newId: () => crypto.randomUUID(),
       alarm: { set: (at) => void ctx.storage.setAlarm(at) },
-      timers: TIMERS,
+      timers: workerTimers,
       log: console.error,
       lag: (d) => groupLag(env, d),
       metrics: cloudflareMetrics(env),

@@ -4,17 +4,10 @@
  * signatures.
  */
 import { type AppendMetrics, metricsAppender } from "../core/metrics.ts";
-import { type Env, partitionStub, registry } from "./env.ts";
-
-export { METRICS_CONFIG, METRICS_TOPIC } from "../core/system-topics.ts";
+import type { Env } from "./env.ts";
+import { cloudflarePort } from "./port.ts";
 
 /** Appends `__metrics` records through this deployment's Durable Objects. */
 export function cloudflareMetrics(env: Env): AppendMetrics {
-  return metricsAppender(
-    {
-      registry: () => registry(env),
-      partition: (topic, partition) => partitionStub(env, topic, partition),
-    },
-    console.error,
-  );
+  return metricsAppender(cloudflarePort(env), console.error);
 }

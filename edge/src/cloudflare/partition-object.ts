@@ -17,32 +17,24 @@ import {
   NO_GRANT,
   type SocketRights,
 } from "../core/auth/socket-gate.ts";
-import { asKaitenError, type ReadResult, type SocketGate } from "../core/partition.ts";
+import type { ReadResult, SocketGate } from "../core/partition.ts";
 import type { AppendResult } from "../core/partition-log.ts";
 import { PartitionService } from "../core/partition-service.ts";
-import {
-  type AppendInput,
-  type PartitionInfo,
-  type PartitionPort,
-  type PartitionRef,
-  type ReadInput,
-  type RpcResult,
-  rpcError,
-  type WaitInput,
+import type {
+  AppendInput,
+  PartitionInfo,
+  PartitionPort,
+  PartitionRef,
+  ReadInput,
+  RpcResult,
+  WaitInput,
 } from "../core/port.ts";
 import type { StreamAnswer, StreamOp } from "../core/stream-store.ts";
 import type { PeerSocket, SubscriptionState } from "../core/types.ts";
 import { durableObjectSql } from "./do-sql-driver.ts";
 import { auth, defaultTopicConfig, type Env, siteKeyStub } from "./env.ts";
 import { cloudflareMetrics } from "./metrics.ts";
-
-export type { AppendInput, PartitionInfo, PartitionRef, ReadInput, RpcResult, WaitInput };
-export { asKaitenError, type ReadResult, rpcError };
-
-const TIMERS = {
-  set: (fn: () => void, ms: number) => setTimeout(fn, ms),
-  clear: (h: unknown) => clearTimeout(h as number),
-};
+import { workerTimers } from "./port.ts";
 
 /** What survives hibernation with each socket (serializeAttachment; at most 16 KiB). */
 interface Attachment extends SocketRights {
@@ -72,7 +64,7 @@ export class PartitionObject extends DurableObject<Env> implements PartitionPort
       now: () => Date.now(),
       randomEpoch: () => crypto.getRandomValues(new Uint32Array(1))[0] || 1,
       defer: (fn) => setTimeout(fn, 0),
-      timers: TIMERS,
+      timers: workerTimers,
       log: console.error,
       defaults: defaultTopicConfig(env),
       sockets: () => ctx.getWebSockets().map((ws) => this.socket(ws).peer),

@@ -3,6 +3,7 @@
  * exactly the port's signatures, and the settings parsed once per `env` (vars never change
  * within one). One port per `env`, so the HTTP API's topic cache lives as long as the isolate.
  */
+import type { Timers } from "../core/commit-waiters.ts";
 import { groupLag as lagOf } from "../core/groups/lag.ts";
 import { contextOf, type HttpHooks } from "../core/http/context.ts";
 import { lookupTopic } from "../core/http/topic-cache.ts";
@@ -33,6 +34,12 @@ export const workerHooks: HttpHooks = {
   random: () => Math.random(),
   randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
   log: (message, error) => console.error(message, error),
+};
+
+/** The Workers runtime's timers, as the core's services take them. */
+export const workerTimers: Timers = {
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (h) => clearTimeout(h as number),
 };
 
 /** A group's lag for its `__metrics` records, with the isolate's cached topic lookups. */

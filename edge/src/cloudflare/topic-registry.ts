@@ -8,14 +8,11 @@ import { DurableObject } from "cloudflare:workers";
 import type { Quotas } from "../core/auth/settings.ts";
 import type { SiteKey } from "../core/auth/site-keys.ts";
 import type { Admitted, RegistryPort } from "../core/port.ts";
-import { RegistryService, SYSTEM } from "../core/registry.ts";
+import { RegistryService } from "../core/registry.ts";
 import type { CreateOutcome, Topic } from "../core/topic-store.ts";
 import type { TopicConfig } from "../core/types.ts";
 import { durableObjectSql } from "./do-sql-driver.ts";
 import type { Env } from "./env.ts";
-
-export type { CreateOutcome, Topic };
-export { SYSTEM };
 
 export class TopicRegistry extends DurableObject<Env> implements RegistryPort {
   private readonly registry: RegistryService;

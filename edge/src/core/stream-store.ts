@@ -25,7 +25,6 @@ import type { SqlDriver } from "./sql.ts";
 
 /** Bytes a fork may copy from its source when created (copy-on-fork, §18.7). */
 export const MAX_FORK_BYTES = 16 * 1_048_576;
-const LOG_PREFIX = "[kaiten:stream]";
 
 export type CreateSpec = Pick<
   StreamMeta,
@@ -436,5 +435,3 @@ function batches(values: Uint8Array[], _contentType: string): Uint8Array[][] {
   if (current.length > 0) out.push(current);
   return out;
 }
-
-export { LOG_PREFIX as STREAM_LOG_PREFIX };

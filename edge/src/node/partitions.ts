@@ -19,7 +19,8 @@ import { type NodeSql, openSqlite, type Synchronous } from "./sqlite.ts";
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Timers of HTTP waiters: like retention's, they must not keep a stopping process alive. */
-const TIMERS: Timers = {
+/** Node timers that never keep a stopping process alive. */
+export const NODE_TIMERS: Timers = {
   set: (fn, ms) => setTimeout(fn, ms).unref(),
   clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
@@ -47,7 +48,7 @@ export class PartitionOwner {
       randomEpoch: () => randomInt(1, 2 ** 32),
       // After the current I/O: every message read in this turn joins the group commit.
       defer: (fn) => void setImmediate(() => this.closed || fn()),
-      timers: TIMERS,
+      timers: NODE_TIMERS,
       log: console.error,
       defaults: config,
       sockets: () => this.sockets,

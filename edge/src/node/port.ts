@@ -16,7 +16,6 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { isValidTopicName, KaitenError } from "@kaiten/protocol";
 import type { SiteKey } from "../core/auth/site-keys.ts";
-import type { Timers } from "../core/commit-waiters.ts";
 import { type GroupLagOf, GroupService } from "../core/groups/service.ts";
 import { type AppendMetrics, metricsAppender } from "../core/metrics.ts";
 import type { PartitionService } from "../core/partition-service.ts";
@@ -33,7 +32,7 @@ import {
 import { RegistryService } from "../core/registry.ts";
 import { SiteKeyBucket } from "../core/site-key-bucket.ts";
 import type { Log, TopicConfig } from "../core/types.ts";
-import { Partitions } from "./partitions.ts";
+import { NODE_TIMERS, Partitions } from "./partitions.ts";
 import { type NodeSql, openSqlite, type Synchronous } from "./sqlite.ts";
 
 /** Group files open at once; past it the least recently used group without members closes. */
@@ -42,12 +41,6 @@ export const MAX_OPEN_GROUPS = 1_000;
 const MAX_SITE_KEY_BUCKETS = 1_000;
 /** setTimeout's longest delay; a later alarm is set again when this one fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** Timers of the services (HTTP waiters, metrics): none keeps a stopping process alive. */
-export const NODE_TIMERS: Timers = {
-  set: (fn, ms) => setTimeout(fn, ms).unref(),
-  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 export interface NodePortOptions {
   dataDir: string;
