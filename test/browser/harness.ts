@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext } from "playwright-core";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { type BrokerOptions, freePort } from "../../client-sdk/test/support/broker.ts";
 import { CLOUDFLARE, type SdkBroker, type SdkHost } from "../../client-sdk/test/support/hosts.ts";
 import { launchChromium } from "../lib/chromium.ts";
@@ -69,6 +69,11 @@ export function useHarness(
         return c;
       },
     };
+  });
+  // The broker's side of a failure (either host's log), as test/lib/broker.ts's useBroker does.
+  afterEach((ctx) => {
+    if (h && ctx.task.result?.state === "fail")
+      console.error(`--- broker output (tail) ---\n${h.broker.output}`);
   });
   afterAll(async () => {
     await Promise.all(contexts.map((c) => c.close().catch(() => {})));
