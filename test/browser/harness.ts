@@ -1,19 +1,21 @@
 /**
- * What every browser test needs: a broker (wrangler dev), a static server for the built SDK
- * and test pages on an origin of its own (the broker allows any origin), and Chromium.
+ * What every browser test needs: a broker on either host (wrangler dev, or the Node host), a
+ * static server for the built SDK and test pages on an origin of its own (the broker allows
+ * any origin), and Chromium.
  */
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext } from "playwright-core";
-import { afterAll, beforeAll } from "vitest";
-import { Broker, type BrokerOptions, freePort } from "../../client-sdk/test/support/broker.ts";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { type BrokerOptions, freePort } from "../../client-sdk/test/support/broker.ts";
+import { CLOUDFLARE, type SdkBroker, type SdkHost } from "../../client-sdk/test/support/hosts.ts";
 import { launchChromium } from "../lib/chromium.ts";
 
 const DIST = fileURLToPath(new URL("../../client-sdk/dist/", import.meta.url));
 
 export interface Harness {
-  broker: Broker;
+  broker: SdkBroker;
   browser: Browser;
   /** The static server's origin. */
   origin: string;
@@ -28,16 +30,20 @@ export const page = (entry: "index" | "track", script: string) =>
   `<!doctype html><meta charset="utf-8"><title>kaiten test</title><button id="buy" class="cta big">Buy now</button>
 <script type="module">import * as kaiten from "/dist/${entry}.js"; window.kaiten = kaiten; ${script}</script>`;
 
-/** `broker`: options of the broker, read when it starts (a jwt broker for the auth tests). Default: auth off */
+/**
+ * `broker`: options of the broker, read when it starts (a jwt broker for the auth tests).
+ * Default: auth off. `host`: which host runs it. Default: Cloudflare (wrangler dev)
+ */
 export function useHarness(
   pages: Record<string, string>,
   broker: () => BrokerOptions = () => ({}),
+  host: SdkHost = CLOUDFLARE,
 ): () => Harness {
   let h: Harness | undefined;
   let server: Server | undefined;
   const contexts: BrowserContext[] = [];
   beforeAll(async () => {
-    const b = await Broker.start(broker());
+    const b = await host.start(broker());
     server = createServer((req, res) => {
       const path = (req.url ?? "/").split("?")[0] as string;
       if (path.startsWith("/dist/")) {
@@ -63,6 +69,11 @@ export function useHarness(
         return c;
       },
     };
+  });
+  // The broker's side of a failure (either host's log), as test/lib/broker.ts's useBroker does.
+  afterEach((ctx) => {
+    if (h && ctx.task.result?.state === "fail")
+      console.error(`--- broker output (tail) ---\n${h.broker.output}`);
   });
   afterAll(async () => {
     await Promise.all(contexts.map((c) => c.close().catch(() => {})));

@@ -1,30 +1,43 @@
 /**
- * What every dashboard test needs: a real broker (wrangler dev, which also serves the built
- * dashboard), Debian's Chromium, traffic over the HTTP API, and screenshots to look at.
+ * What every dashboard test needs: a real broker on either host (wrangler dev, or the Node
+ * host; both serve the built dashboard at the broker's own URL), Debian's Chromium, traffic
+ * over the HTTP API, and screenshots to look at, kept apart per host.
  */
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll } from "vitest";
-import { type Broker, type BrokerOptions, useBroker } from "../lib/broker.ts";
+import { type Broker, useBroker } from "../lib/broker.ts";
 import { launchChromium } from "../lib/chromium.ts";
 import { postJson } from "../lib/http.ts";
+import { brokerOf, type HostUnderTest } from "../suites/hosts.ts";
 
-export const ARTIFACTS = fileURLToPath(new URL("./artifacts/", import.meta.url));
+const ARTIFACTS = fileURLToPath(new URL("./artifacts/", import.meta.url));
 
 export interface Harness {
   broker: Broker;
   browser: Browser;
   /** A new page at `path` of the dashboard, 1440×900, with its console errors collected. */
   open(path?: string): Promise<{ page: Page; errors: string[] }>;
+  /** Where an output file goes: artifacts/<host>/<name>, so the hosts' files stay apart. */
+  artifact(name: string): string;
+  /** A full-page screenshot, artifacts/<host>/<name>.png. */
+  screenshot(page: Page, name: string): Promise<void>;
 }
 
-/** `options`: of the broker, such as test/lib/auth.ts's jwtArgs(). Default: auth off */
-export function useDashboard(options: BrokerOptions = {}): () => Harness {
-  const broker = useBroker(options);
+/**
+ * A broker on `host` and a browser for the current suite. `vars`: the broker's settings, such
+ * as test/lib/auth.ts's jwtVars(). Default: none (auth off)
+ */
+export function useDashboard(
+  host: HostUnderTest,
+  vars: Record<string, string> = {},
+): () => Harness {
+  const broker = useBroker(brokerOf(host, vars));
   let browser: Browser | undefined;
+  const artifact = (name: string) => `${ARTIFACTS}${broker().host}/${name}`;
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
+    mkdirSync(artifact(""), { recursive: true });
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -44,11 +57,11 @@ export function useDashboard(options: BrokerOptions = {}): () => Harness {
       await page.goto(`${broker().url}${path}`);
       return { page, errors };
     },
+    artifact,
+    async screenshot(page, name) {
+      await page.screenshot({ path: artifact(`${name}.png`), fullPage: true });
+    },
   });
-}
-
-export async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
 }
 
 export async function createTopic(url: string, name: string, partitions: number): Promise<void> {
