@@ -102,6 +102,36 @@ export function groupSuite(host: SdkHost): void {
         expect(seen.length - 60).toBeLessThan(40);
         await survivor.close();
       });
+
+      it("ends the session of the last member when it vanishes, by the broker's own timer", async () => {
+        const topic = topicName("grp-alone");
+        const url = broker().url;
+        await broker().createTopic(topic, { partitions: 2 });
+        const group = `${topic}-g`;
+        // As above, the member's network goes black and it never leaves; but no other member is
+        // left whose requests would expire its session on the way (the test above): only the
+        // host's timer can (a Durable Object alarm; a setTimeout on Node).
+        let alive = true;
+        const blackHoled: typeof fetch = (input, init) =>
+          alive ? fetch(input, init) : new Promise(() => {});
+        const lost = client(url, { fetch: blackHoled });
+        const member = joinGroup<number>(
+          lost,
+          { group, topic, from: "earliest", sessionTimeoutMs: 2_000 },
+          () => {},
+        );
+        await until(() => member.assignment().length === 2, 20_000, "the member holds both");
+        alive = false;
+        const vanished = Date.now();
+        await lost.close();
+        // Describing the group only reads it: it expires no session.
+        const members = async () =>
+          (await broker().api<{ members: unknown[] }>(`/v1/groups/${group}`)).members.length;
+        await expect.poll(members, { timeout: 10_000, interval: 200 }).toBe(0);
+        // Not at once, as a leave would: its last heartbeat came at most about 667 ms (a third of
+        // the session) before it vanished.
+        expect(Date.now() - vanished).toBeGreaterThanOrEqual(1_000);
+      });
     });
 
     describe("consumer groups in the SDK, more members", () => {
