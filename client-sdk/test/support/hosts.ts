@@ -33,14 +33,18 @@ export const NODE: SdkHost = {
   start: (options) => NodeBroker.start(options),
 };
 
-/** `--var NAME:value` pairs of wrangler arguments, as settings for the Node host. */
+/**
+ * `--var NAME:value` pairs of wrangler arguments, as settings for the Node host. Any other
+ * argument is refused: dropped, it would leave a test running on Node without what it asked for.
+ */
 function varsOf(args: string[] = []): Record<string, string> {
   const vars: Record<string, string> = {};
-  args.forEach((a, i) => {
-    if (args[i - 1] !== "--var") return;
-    const at = a.indexOf(":");
-    vars[a.slice(0, at)] = a.slice(at + 1);
-  });
+  for (let i = 0; i < args.length; i += 2) {
+    const [flag, pair = ""] = [args[i], args[i + 1]];
+    const at = pair.indexOf(":");
+    if (flag !== "--var" || at < 1) throw new Error(`no Node host setting for "${flag} ${pair}"`);
+    vars[pair.slice(0, at)] = pair.slice(at + 1);
+  }
   return vars;
 }
 
