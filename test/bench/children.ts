@@ -17,10 +17,12 @@ function execArgv(): string[] {
   return (process.env.BENCH_CHILD_FLAGS ?? "").split(" ").filter(Boolean);
 }
 
-export function forkChild(file: string): ChildProcess {
+/** `env`: variables added to this process's own for the child. */
+export function forkChild(file: string, env: Record<string, string> = {}): ChildProcess {
   const child = fork(join(HERE, file), [], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     execArgv: execArgv(),
+    env: { ...process.env, ...env },
   });
   children.add(child);
   child.on("exit", () => children.delete(child));

@@ -5,6 +5,12 @@
  * subscriber of the same path as one RECORDS frame; SUBSCRIBE starts at the current offset;
  * CREDIT is ignored. The relays are the ceiling of what this machine and a Node WebSocket
  * client can move, not brokers.
+ *
+ * With a RelayLog (the `uws-fsync` target), a relay is the least a broker whose ack means
+ * durable must do: each produced batch is appended to its channel's file as it arrives, and
+ * once per turn of the event loop (a group commit, as Kaiten's Node host makes one) the files
+ * written are synced, then that turn's acks go out and its batches to subscribers. No index,
+ * no idempotence, no reads: the cost of the disk's sync on this machine, and nothing else.
  */
 import {
   decodeFrame,
@@ -28,11 +34,23 @@ interface Channel {
   subscribers: Set<RelayPeer>;
 }
 
+/** Append-only files, one per channel, made durable together by `sync`. */
+export interface RelayLog {
+  /** Appends a batch to the file of the channel at `path`; not yet durable. */
+  append(path: string, batch: Uint8Array): void;
+  /** Returns once everything appended so far is on disk. */
+  sync(): void;
+}
+
 /** The epoch every relay channel claims; the relays never restart a log. */
 const EPOCH = 1;
 
 export class RelayCore {
   private readonly channels = new Map<string, Channel>();
+  /** What this turn's produced batches send once they are synced (a RelayLog only). */
+  private held: Array<() => void> = [];
+
+  constructor(private readonly log: RelayLog | null = null) {}
 
   private channel(path: string): Channel {
     let c = this.channels.get(path);
@@ -62,17 +80,26 @@ export class RelayCore {
         const count = new DataView(frame.batch.buffer, frame.batch.byteOffset).getUint32(16);
         const baseOffset = c.nextOffset;
         c.nextOffset += count;
-        peer.send(
-          encodeFrame({
-            type: FrameType.ProduceAck,
-            requestId: frame.requestId,
-            baseOffset,
-            count,
-            epoch: EPOCH,
-            duplicate: false,
-          }),
-        );
-        this.broadcast(c, baseOffset, frame.batch);
+        const ack = encodeFrame({
+          type: FrameType.ProduceAck,
+          requestId: frame.requestId,
+          baseOffset,
+          count,
+          epoch: EPOCH,
+          duplicate: false,
+        });
+        if (!this.log) {
+          peer.send(ack);
+          this.broadcast(c, baseOffset, count, frame.batch);
+          return;
+        }
+        this.log.append(path, frame.batch);
+        const batch = frame.batch.slice();
+        this.held.push(() => {
+          peer.send(ack);
+          this.broadcast(c, baseOffset, count, batch);
+        });
+        if (this.held.length === 1) setImmediate(() => this.commit());
         return;
       }
       case FrameType.Subscribe:
@@ -98,10 +125,20 @@ export class RelayCore {
     }
   }
 
+  /** The group commit of a RelayLog: sync, then send what waited for it, in order. */
+  private commit(): void {
+    const held = this.held;
+    this.held = [];
+    (this.log as RelayLog).sync();
+    for (const send of held) send();
+  }
+
   /** One RECORDS frame for the batch, with its base offset set, sent to every subscriber. */
-  private broadcast(c: Channel, baseOffset: number, batch: Uint8Array): void {
+  private broadcast(c: Channel, baseOffset: number, count: number, batch: Uint8Array): void {
     if (c.subscribers.size === 0) return;
-    const frame = encodeRecordsFrame(c.nextOffset, c.nextOffset, batch);
+    // Its own next offset: with a RelayLog, later batches may have been counted meanwhile.
+    const next = baseOffset + count;
+    const frame = encodeRecordsFrame(next, next, batch);
     const view = new DataView(frame.buffer, frame.byteOffset);
     view.setUint32(17, Math.floor(baseOffset / 0x1_0000_0000));
     view.setUint32(21, baseOffset % 0x1_0000_0000);

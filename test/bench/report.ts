@@ -75,12 +75,13 @@ const ratio = (a: number | undefined, b: number | undefined) =>
 type Row = string[];
 
 /** The table's columns, in order. */
-const TARGETS = ["kaiten", "node", "ws", "uws"] as const;
+const TARGETS = ["kaiten", "node", "ws", "uws", "uws-fsync"] as const;
 /** Ratio columns: [numerator, denominator]. */
 const RATIOS = [
   ["kaiten", "ws"],
   ["kaiten", "uws"],
   ["node", "uws"],
+  ["node", "uws-fsync"],
 ] as const;
 const blanks = () => RATIOS.map(() => "");
 
@@ -207,8 +208,8 @@ export function table(r: BenchResults): string {
       );
   }
   const head =
-    "| workload | Kaiten (wrangler dev) | Kaiten Node host | `ws` relay | uWS relay | Kaiten / `ws` | Kaiten / uWS | Node host / uWS | target |";
-  const sep = "|---|---:|---:|---:|---:|---:|---:|---:|---|";
+    "| workload | Kaiten (wrangler dev) | Kaiten Node host | `ws` relay | uWS relay | uWS relay + fsync | Kaiten / `ws` | Kaiten / uWS | Node host / uWS | Node host / uWS + fsync | target |";
+  const sep = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|";
   return [head, sep, ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n");
 }
 

@@ -67,8 +67,10 @@ async function start(name: string): Promise<Target> {
     if (!config.baseRoot) throw new Error("the node-base target needs BENCH_BASE_ROOT");
     return startNodeHost({ root: config.baseRoot, name: "node-base" });
   }
-  if (name === "ws" || name === "uws") return startRelay(name);
-  throw new Error(`unknown target ${name} (kaiten, kaiten-base, node, node-base, ws, uws)`);
+  if (name === "ws" || name === "uws" || name === "uws-fsync") return startRelay(name);
+  throw new Error(
+    `unknown target ${name} (kaiten, kaiten-base, node, node-base, ws, uws, uws-fsync)`,
+  );
 }
 
 /** The figure a repeated workload's runs are ranked by (higher is better). */

@@ -1,9 +1,12 @@
 /**
  * What the bench measures: Kaiten on a real `wrangler dev` (test/lib/broker.ts), Kaiten's
  * Node host (edge/dist-node/kaiten.mjs, the `npm run serve` build, through the same Broker
- * helper) and the two relays (relay-ws.ts, relay-uws.ts), each in processes of their own.
+ * helper) and the relays (relay-ws.ts, relay-uws.ts, and relay-uws.ts syncing a file per
+ * batch as `uws-fsync`), each in processes of their own.
  */
 import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TopicStore } from "../../edge/src/core/topic-store.ts";
 import { openSqlite } from "../../edge/src/node/sqlite.ts";
@@ -16,7 +19,14 @@ import type { RelayReady } from "./relay-process.ts";
  * "kaiten-base" and "node-base": wrangler dev and the Node host from another checkout
  * (BENCH_BASE_ROOT), to compare commits in one session.
  */
-export type TargetName = "kaiten" | "kaiten-base" | "node" | "node-base" | "ws" | "uws";
+export type TargetName =
+  | "kaiten"
+  | "kaiten-base"
+  | "node"
+  | "node-base"
+  | "ws"
+  | "uws"
+  | "uws-fsync";
 
 /** Storage counters of a Kaiten partition (GET /v1/topics/{t}, docs/PROTOCOL.md §11.1). */
 export interface PartitionUsage {
@@ -160,13 +170,23 @@ export async function startNodeHost(o: { root?: string; name?: TargetName } = {}
   };
 }
 
-export async function startRelay(name: "ws" | "uws"): Promise<Target> {
-  const child: ChildProcess = forkChild(`relay-${name}.mjs`);
+export type RelayName = "ws" | "uws" | "uws-fsync";
+
+/**
+ * A relay in a process of its own. `uws-fsync` is the uWS relay with a RelayLog in a new
+ * folder beside the Node host's data folders (the same disk), removed when it stops.
+ */
+export async function startRelay(name: RelayName): Promise<Target> {
+  const logDir = name === "uws-fsync" ? mkdtempSync(join(tmpdir(), "kaiten-bench-fsync-")) : "";
+  const child: ChildProcess = forkChild(
+    name === "ws" ? "relay-ws.mjs" : "relay-uws.mjs",
+    logDir ? { RELAY_LOG_DIR: logDir } : {},
+  );
   const ready = await new Promise<RelayReady>((resolve, reject) => {
     child.once("message", (m: RelayReady) => resolve(m));
     child.once("exit", (code) => reject(new Error(`relay ${name} exited (${code})`)));
   });
-  if (name === "uws" && !ready.native) {
+  if (name !== "ws" && !ready.native) {
     throw new Error("uWebSockets.js fell back to its JavaScript shim; the baseline would be wrong");
   }
   return {
@@ -182,6 +202,7 @@ export async function startRelay(name: "ws" | "uws"): Promise<Target> {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGTERM");
       await exited;
+      if (logDir) rmSync(logDir, { recursive: true, force: true });
     },
   };
 }
