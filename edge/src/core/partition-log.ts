@@ -221,6 +221,19 @@ export class PartitionLog {
     }
     this.meta = meta;
     for (const s of producers) this.producers.set(s.producerId, s);
+    const released = (error?: Error) =>
+      error ? this.failPending(batch, error) : this.committed(batch, offsets, chunks, meta);
+    if (this.host.durable) this.host.durable(released);
+    else released();
+  }
+
+  /** The commit is durable: acknowledge its batches, then fan out. */
+  private committed(
+    batch: Pending[],
+    offsets: number[],
+    chunks: StoredChunk[],
+    meta: LogMeta,
+  ): void {
     batch.forEach((p, i) => {
       if (p.producer)
         this.inFlight.delete(flightKey(p.producer.id, p.producer.epoch, p.producer.sequence));

@@ -38,6 +38,8 @@ export interface PartitionServiceDeps {
   randomEpoch: () => number;
   /** Runs `fn` after the current event (Host.defer); the service contains its errors. */
   defer: (fn: () => void) => void;
+  /** Host.durable: for storage whose commit is synced afterwards. Default: durable at commit */
+  durable?: (release: (error?: Error) => void) => void;
   /** Timers for HTTP waiters and the metrics publisher. */
   timers: Timers;
   /** Where log lines go (console.error); the service prefixes them with the partition. */
@@ -77,6 +79,7 @@ export class PartitionService implements PartitionPort {
         randomEpoch: deps.randomEpoch,
         defer: (fn) => deps.defer(() => this.contained("deferred work", fn)),
         log: (message, error) => this.logError(message, error),
+        ...(deps.durable ? { durable: deps.durable } : {}),
       },
       defaults: deps.defaults,
       sockets: deps.sockets,

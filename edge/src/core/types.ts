@@ -116,4 +116,13 @@ export interface Host {
   /** Runs `fn` after the current event, letting other queued events run first. */
   defer(fn: () => void): void;
   log(message: string, error?: unknown): void;
+  /**
+   * For a host whose storage commit is not durable by itself: calls `release` once the commit
+   * just written is, with the error if it cannot be made durable (nothing of it is then
+   * acknowledged). It must call `release` before any other event of the partition runs, so
+   * that nothing reads a commit before it is durable. Absent: the commit is durable when it
+   * returns (SQLite with `synchronous = FULL`; a Durable Object, whose output gate holds every
+   * message sent after a write until the write is durable).
+   */
+  durable?(release: (error?: Error) => void): void;
 }

@@ -1,11 +1,21 @@
 /**
  * The Node host's partition owners: one in-process owner per (topic, partition), holding the
  * core's Partition over its own SQLite file, with the same single-writer semantics as a
- * Durable Object (everything runs on the one JavaScript thread; a group commit is one
- * synchronous, fsynced transaction). Owners open on first use and stay open.
+ * Durable Object (everything runs on the one JavaScript thread). Owners open on first use and
+ * stay open.
+ *
+ * Durability (`synchronous = "FULL"`, the default): a partition's database runs in WAL mode
+ * with SQLite's `synchronous = NORMAL`, so a COMMIT writes the write-ahead log without
+ * syncing it, and the host syncs it (fdatasync of the `-wal` file) before the commit's acks
+ * and records go out: at the end of the turn's commit round, in parallel for every partition
+ * that wrote in it (commit-round.ts, sync-pool.ts). That is the durability of FULL (a sync of
+ * the write-ahead log covers every commit written to it before), with one sync per partition
+ * per round; SQLite's checkpoints sync the log and the database themselves (NORMAL does).
+ * A failed sync acknowledges nothing: the partition closes its sockets (1011) and reopens from
+ * what is on disk at its next use.
  */
 import { randomInt } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { KaitenError } from "@kaiten/protocol";
 import type { Timers } from "../core/commit-waiters.ts";
@@ -13,7 +23,9 @@ import type { AppendMetrics } from "../core/metrics.ts";
 import type { Partition } from "../core/partition.ts";
 import { PartitionService } from "../core/partition-service.ts";
 import type { PeerSocket, TopicConfig } from "../core/types.ts";
+import { CommitRound } from "./commit-round.ts";
 import { type NodeSql, openSqlite, type Synchronous } from "./sqlite.ts";
+import { type SyncFiles, SyncPool } from "./sync-pool.ts";
 
 /** setTimeout's longest delay; a later alarm is set again when this one fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -32,22 +44,41 @@ export class PartitionOwner {
   private readonly db: NodeSql;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** The `-wal` file, opened at the first sync. */
+  private wal = -1;
 
   constructor(
     readonly topic: string,
     readonly index: number,
-    path: string,
+    private readonly path: string,
     config: TopicConfig,
     synchronous: Synchronous,
     metrics: AppendMetrics | null,
+    round: CommitRound,
+    /** The host stops using this owner: its sync failed. */
+    private readonly failed: (owner: PartitionOwner) => void,
   ) {
-    this.db = openSqlite(path, { synchronous });
+    // FULL's durability, with the sync done by the host (see the top of this file).
+    const syncs = synchronous === "FULL";
+    this.db = openSqlite(path, { synchronous: syncs ? "NORMAL" : synchronous });
     this.service = new PartitionService({
       sql: this.db,
       now: () => Date.now(),
       randomEpoch: () => randomInt(1, 2 ** 32),
       // After the current I/O: every message read in this turn joins the group commit.
-      defer: (fn) => void setImmediate(() => this.closed || fn()),
+      defer: (fn) => round.defer(() => this.closed || fn()),
+      ...(syncs
+        ? {
+            durable: (release: (error?: Error) => void) =>
+              round.durable(
+                () => this.walFile(),
+                (error) => {
+                  release(error);
+                  if (error) this.syncFailed(error);
+                },
+              ),
+          }
+        : {}),
       timers: NODE_TIMERS,
       log: console.error,
       defaults: config,
@@ -59,6 +90,27 @@ export class PartitionOwner {
     // Configures the log and names the partition in every log line from the start.
     this.service.identify({ topic, partition: index, config });
     this.partition.retention.ensure();
+  }
+
+  /**
+   * The write-ahead log's descriptor. SQLite keeps the file while the database is open; were
+   * it ever removed and made again, the old descriptor would sync a file nobody reads, so a
+   * removed file (no links left) is opened again.
+   */
+  private walFile(): number {
+    if (this.wal >= 0 && fstatSync(this.wal).nlink === 0) {
+      closeSync(this.wal);
+      this.wal = -1;
+    }
+    if (this.wal < 0) this.wal = openSync(`${this.path}-wal`, "r");
+    return this.wal;
+  }
+
+  /** Nothing of the commit was acknowledged; what is on disk is unknown: start again from it. */
+  private syncFailed(error: Error): void {
+    this.logError("the write-ahead log could not be synced; closing the partition", error);
+    for (const peer of this.sockets) peer.close(1011, "storage failure");
+    this.failed(this);
   }
 
   get partition(): Partition {
@@ -100,7 +152,12 @@ export class PartitionOwner {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    this.db.close();
+    try {
+      this.db.close();
+    } finally {
+      if (this.wal >= 0) closeSync(this.wal);
+      this.wal = -1;
+    }
   }
 }
 
@@ -108,14 +165,20 @@ export class PartitionOwner {
 export class Partitions {
   private readonly owners = new Map<string, PartitionOwner>();
   private closed = false;
+  private readonly pool: SyncPool | null;
+  private readonly round: CommitRound;
 
   constructor(
     private readonly dataDir: string,
     private readonly synchronous: Synchronous,
     /** How partitions append their `__metrics` records. Default: none published */
     private readonly metrics: AppendMetrics | null = null,
+    /** How the round syncs files (tests inject failures). Default: a SyncPool */
+    sync?: SyncFiles,
   ) {
     mkdirSync(join(dataDir, "logs"), { recursive: true });
+    this.pool = sync ? null : new SyncPool();
+    this.round = new CommitRound(sync ?? (this.pool as SyncPool).syncAll);
   }
 
   /** The owner of a partition of an existing topic, opened on first use. */
@@ -134,6 +197,8 @@ export class Partitions {
         config,
         this.synchronous,
         this.metrics,
+        this.round,
+        (failed) => this.drop(failed),
       );
       this.owners.set(key, owner);
     } else {
@@ -167,6 +232,17 @@ export class Partitions {
     for (const suffix of ["", "-wal", "-shm"]) rmSync(file + suffix, { force: true });
   }
 
+  /** Forgets and closes an owner whose storage failed; the next use opens it again. */
+  private drop(owner: PartitionOwner): void {
+    const key = `${owner.topic}/${owner.index}`;
+    if (this.owners.get(key) === owner) this.owners.delete(key);
+    try {
+      owner.close();
+    } catch (error) {
+      owner.logError("closing after a storage failure failed", error);
+    }
+  }
+
   all(): Iterable<PartitionOwner> {
     return this.owners.values();
   }
@@ -185,5 +261,6 @@ export class Partitions {
     this.closed = true;
     for (const owner of this.owners.values()) owner.close();
     this.owners.clear();
+    this.pool?.close();
   }
 }

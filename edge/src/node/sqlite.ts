@@ -1,12 +1,14 @@
 /**
  * The core's SqlDriver over better-sqlite3, with a database opened for "an ack means durable".
  *
- * Durability: `journal_mode = WAL` with `synchronous = FULL`. In WAL mode FULL makes every
- * COMMIT fsync the write-ahead log before it returns, so a group commit that returned is on
- * disk and survives a crash of the process and of the machine; the partition acknowledges
- * only after that. (`synchronous = NORMAL` in WAL mode syncs only at checkpoints: it survives
- * `kill -9`, but a power loss may roll back the last commits, so it would make acks lie.)
- * What FULL costs is measured by `node test/bench/sqlite-durability.mjs` (docs/BENCHMARKS.md).
+ * Durability: `journal_mode = WAL` with `synchronous = FULL` by default. In WAL mode FULL makes
+ * every COMMIT fsync the write-ahead log before it returns, so a commit that returned is on
+ * disk and survives a crash of the process and of the machine (the registry and the groups'
+ * files). `synchronous = NORMAL` in WAL mode syncs only at checkpoints: it survives `kill -9`,
+ * but a power loss may roll back the last commits; the partitions' logs use it and sync the
+ * write-ahead log themselves before they acknowledge (partitions.ts, commit-round.ts), which
+ * makes their acks as durable as FULL's. What the settings cost is measured by
+ * `npm run bench:durability` (docs/BENCHMARKS.md).
  */
 import Database from "better-sqlite3";
 import type { SqlDriver, SqlParam, SqlRow } from "../core/sql.ts";
