@@ -122,10 +122,11 @@ export class Link {
       perMessageDeflate: false,
     }) as WebSocketLike;
     this.#ws = ws;
-    ws.binaryType = "arraybuffer";
-    // `ws` then hands over its Buffer instead of copying each message into an ArrayBuffer;
-    // browsers ignore a value they do not know and keep "arraybuffer".
-    ws.binaryType = "nodebuffer";
+    // Browsers hand binary messages over as Blobs unless told "arraybuffer". `ws` on Node (the
+    // class with `terminate`) keeps its default, "nodebuffer", and hands over its Buffer instead
+    // of copying each message into an ArrayBuffer. That value is never set: browsers would
+    // ignore it, but Chromium warns about it on every page that sets it.
+    if (!(ws as { terminate?: unknown }).terminate) ws.binaryType = "arraybuffer";
     ws.onopen = () => this.#opened();
     ws.onmessage = (e) => this.#message(e.data);
     // A refusal is an ERROR frame with request id 0 and then close code 4000 + its code (§9):
