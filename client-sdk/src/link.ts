@@ -7,7 +7,7 @@
 import { PING, type ServerFrame, SUBPROTOCOL } from "@kaiten/protocol";
 import { authHeaders, renewable, type Tokens } from "./auth.ts";
 import { AUTHED, ERROR } from "./codes.ts";
-import { ClientCode, closeError, KaitenClientError } from "./errors.ts";
+import { closeError, type KaitenClientError, lostError } from "./errors.ts";
 import { State, type Status, status } from "./events.ts";
 import { decodeServerFrame } from "./frames.ts";
 
@@ -106,7 +106,7 @@ export class Link {
     else
       token
         .then((t) => this.status.state !== State.Closed && this.#open(t))
-        .catch((e) => this.#down(new KaitenClientError(ClientCode.Connection, String(e))));
+        .catch((e) => this.#down(lostError(e)));
   }
 
   #open(token: string | undefined): void {
@@ -182,10 +182,7 @@ export class Link {
 
   #sendPing(): void {
     if (this.#pong || !this.send(PING)) return;
-    this.#pong = setTimeout(
-      () => this.#down(new KaitenClientError(ClientCode.Connection, "no pong")),
-      this.#o.pongTimeoutMs,
-    );
+    this.#pong = setTimeout(() => this.#down(lostError("no pong")), this.#o.pongTimeoutMs);
   }
 
   #message(data: unknown): void {
