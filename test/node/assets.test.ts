@@ -56,6 +56,12 @@ describe("the dashboard's files", () => {
     );
   });
 
+  it("answers a missing file under /assets/ with a 404 that nothing keeps, not index.html", async () => {
+    const r = get("/assets/index-doesnotexist.js");
+    expect([r.status, r.headers.get("cache-control")]).toEqual([404, "no-store"]);
+    expect(await r.text()).not.toContain("<!doctype");
+  });
+
   it("never serves Cloudflare's _headers file (the dashboard's index instead, as there)", async () => {
     expect(await get("/_headers").text()).toBe("<!doctype html><title>Kaiten</title>");
   });

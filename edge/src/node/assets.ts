@@ -1,8 +1,10 @@
 /**
  * The dashboard's static files (dashboard/dist, built by `npm run build`) at `/`, as
- * wrangler.toml's [assets] serves them on Cloudflare: a path that is not a file gets
- * index.html (`not_found_handling = "single-page-application"`), so the dashboard's pages are
- * plain paths; /v1 and below are never assets (`run_worker_first`).
+ * wrangler.toml's [assets] and edge/src/cloudflare/worker.ts serve them on Cloudflare: a
+ * missing file under /assets/ is a 404 that nothing caches (never index.html, which a page of
+ * an older build asking for its old script would otherwise keep for a year as that script);
+ * any other path that is not a file gets index.html, so the dashboard's pages are plain
+ * paths; /v1 and below are never assets (`run_worker_first`).
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
@@ -74,8 +76,14 @@ export class Assets {
   serve(request: Request): Response {
     if (request.method !== "GET" && request.method !== "HEAD")
       return new Response(null, { status: 405, headers: { allow: "GET, HEAD" } });
-    const path = this.file(new URL(request.url).pathname);
+    const pathname = new URL(request.url).pathname;
+    const path = this.file(pathname);
     const asset = path ? this.load(path) : null;
+    if (!asset && pathname.startsWith("/assets/"))
+      return new Response("not found\n", {
+        status: 404,
+        headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+      });
     // Single-page application: any other path is the dashboard's index.
     const found = asset ?? this.load(join(this.root, "index.html"));
     if (!found) return new Response("dashboard not built: run npm run build\n", { status: 404 });
