@@ -3,6 +3,7 @@
  * topics, produce, read by offset and by time, and CORS for browsers on other origins.
  */
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { useBroker } from "../lib/broker.ts";
 import { call, type ErrorBody, type JsonRecord, postJson, type ReadPage } from "../lib/http.ts";
@@ -310,6 +311,39 @@ export function httpApiSuite(host: HostUnderTest): void {
           const r = await rawGet(url(page), NAVIGATION);
           expect([r.status, r.body.toString()], page).toEqual([200, index.body.toString()]);
         }
+      });
+
+      it("sends its files compressed to a client that accepts it, and as they are to one that does not", async () => {
+        const html = (await rawGet(url("/"))).body.toString();
+        const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1] as string;
+        const plain = await rawGet(url(script));
+        expect(plain.headers["content-encoding"]).toBeUndefined();
+        expect(plain.body.length).toBeGreaterThan(100_000);
+        const decoders = { gzip: gunzipSync, br: brotliDecompressSync } as const;
+        const cases: Array<[string, Array<keyof typeof decoders>]> = [
+          ["gzip", ["gzip"]],
+          ["br", ["br"]],
+          // What Chromium sends: either will do (the Node host prefers brotli, wrangler dev gzip).
+          ["gzip, deflate, br, zstd", ["br", "gzip"]],
+        ];
+        for (const [accept, allowed] of cases) {
+          const r = await rawGet(url(script), { "accept-encoding": accept });
+          const encoding = r.headers["content-encoding"] as keyof typeof decoders;
+          expect(allowed, accept).toContain(encoding);
+          expect(decoders[encoding](r.body).equals(plain.body), accept).toBe(true);
+          expect(r.body.length).toBeLessThan(plain.body.length / 2);
+          // A length, where one is sent, is that of the bytes sent (wrangler dev streams them).
+          if (r.headers["content-length"])
+            expect(Number(r.headers["content-length"])).toBe(r.body.length);
+          if (host.broker.host === "node") {
+            // Caches must key the answer on Accept-Encoding and tell the representations
+            // apart (wrangler dev sends neither Vary nor a distinct ETag; Cloudflare's edge does
+            // its own negotiation).
+            expect(r.headers.vary).toBe("Accept-Encoding");
+            expect(r.headers.etag).not.toBe(plain.headers.etag);
+          }
+        }
+        if (host.broker.host === "node") expect(plain.headers.vary).toBe("Accept-Encoding");
       });
 
       it("answers a missing file under /assets/ with a 404 that nothing keeps, never index.html", async () => {
