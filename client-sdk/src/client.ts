@@ -5,8 +5,8 @@
  */
 import { authHeaders, renewable, type TokenSource, type Tokens, tokens } from "./auth.ts";
 import type { Ack } from "./batcher.ts";
-import { ClientCode, closedError, KaitenClientError } from "./errors.ts";
-import { combine, deferred, Emitter, State, type Status, same, status } from "./events.ts";
+import { closedError, KaitenClientError, lostError } from "./errors.ts";
+import { combine, deferred, Emitter, State, type Status, same, sleep, status } from "./events.ts";
 import {
   backoffDelay,
   Link,
@@ -75,7 +75,7 @@ export class Client extends Emitter<ClientEvents> {
   readonly serde: Serde;
   #requestId = 0;
   #closed = false;
-  /** Set once the HTTP transport is being loaded (sse.ts). */
+  /** The HTTP transport (sse.ts) loading or loaded; unset again when a load after a loss failed. */
   #http: Promise<unknown> | undefined;
   /** Online or offline, visible, restored from the back-forward cache, resumed: retry and check sockets now. */
   readonly #wake = () => {
@@ -91,9 +91,18 @@ export class Client extends Emitter<ClientEvents> {
     const t = o.transport;
     // "auto": a socket closed before opening. sse.ts, loaded then, decides when sockets use HTTP.
     const lost = (link?: Link) => {
-      if (!(t === "websocket" || link?.isOpen))
-        this.#http ??= import("./sse.ts").then((m) => m.use(this.#link));
+      if (!(t === "websocket" || link?.isOpen)) this.#http ??= load(link);
     };
+    // A load that failed (the broker that serves the chunk was down) is tried again at the next
+    // loss; with no socket to lose (every socket must be HTTP), in 2 s, lookups waiting meanwhile.
+    const load = (link?: Link): Promise<unknown> =>
+      import("./sse.ts").then(
+        (m) => m.use(this.#link),
+        () => {
+          if (!(link || this.#closed)) return sleep(2_000).then(() => load());
+          this.#http = undefined;
+        },
+      );
     this.#link = {
       WebSocket: globalThis.WebSocket as WebSocketClass,
       pingIntervalMs: 15_000,
@@ -226,7 +235,7 @@ export class Client extends Emitter<ClientEvents> {
         if (res.ok) return body;
         e = new KaitenClientError(body.error.code, body.error.message);
       } catch (error) {
-        e = new KaitenClientError(ClientCode.Connection, String(error));
+        e = lostError(error);
       }
       // A refused token: ask for a new one, once, then give up (PROTOCOL.md §15.3).
       if (renewable(e.code) && this.#tokens.renews && !renewed) {
@@ -235,7 +244,7 @@ export class Client extends Emitter<ClientEvents> {
         continue;
       }
       if (!e.retriable) throw e;
-      await new Promise((r) => setTimeout(r, this.backoff(attempt)));
+      await sleep(this.backoff(attempt));
       if (this.#closed) throw closedError();
     }
   }

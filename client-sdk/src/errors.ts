@@ -75,5 +75,9 @@ export function closeError(code: number, reason: string): KaitenClientError {
   return new KaitenClientError(name ?? ClientCode.Connection, reason || `closed (${code})`);
 }
 
+/** A dropped connection (retriable), with what went wrong. */
+export const lostError = (cause: unknown): KaitenClientError =>
+  new KaitenClientError(ClientCode.Connection, String(cause));
+
 export const closedError = (): KaitenClientError =>
   new KaitenClientError(ClientCode.Closed, "closed");

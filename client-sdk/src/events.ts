@@ -75,6 +75,9 @@ export interface Deferred<T> {
   reject(error: Error): void;
 }
 
+/** Resolves after `ms`. */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 export function deferred<T>(): Deferred<T> {
   const d = {} as Deferred<T>;
   d.promise = new Promise<T>((resolve, reject) => Object.assign(d, { resolve, reject }));

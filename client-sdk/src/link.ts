@@ -7,7 +7,7 @@
 import { PING, type ServerFrame, SUBPROTOCOL } from "@kaiten/protocol";
 import { authHeaders, renewable, type Tokens } from "./auth.ts";
 import { AUTHED, ERROR } from "./codes.ts";
-import { ClientCode, closeError, KaitenClientError } from "./errors.ts";
+import { closeError, type KaitenClientError, lostError } from "./errors.ts";
 import { State, type Status, status } from "./events.ts";
 import { decodeServerFrame } from "./frames.ts";
 
@@ -106,7 +106,7 @@ export class Link {
     else
       token
         .then((t) => this.status.state !== State.Closed && this.#open(t))
-        .catch((e) => this.#down(new KaitenClientError(ClientCode.Connection, String(e))));
+        .catch((e) => this.#down(lostError(e)));
   }
 
   #open(token: string | undefined): void {
@@ -122,10 +122,11 @@ export class Link {
       perMessageDeflate: false,
     }) as WebSocketLike;
     this.#ws = ws;
-    ws.binaryType = "arraybuffer";
-    // `ws` then hands over its Buffer instead of copying each message into an ArrayBuffer;
-    // browsers ignore a value they do not know and keep "arraybuffer".
-    ws.binaryType = "nodebuffer";
+    // Browsers hand binary messages over as Blobs unless told "arraybuffer". `ws` on Node (the
+    // class with `terminate`) keeps its default, "nodebuffer", and hands over its Buffer instead
+    // of copying each message into an ArrayBuffer. That value is never set: browsers would
+    // ignore it, but Chromium warns about it on every page that sets it.
+    if (!(ws as { terminate?: unknown }).terminate) ws.binaryType = "arraybuffer";
     ws.onopen = () => this.#opened();
     ws.onmessage = (e) => this.#message(e.data);
     // A refusal is an ERROR frame with request id 0 and then close code 4000 + its code (§9):
@@ -181,10 +182,7 @@ export class Link {
 
   #sendPing(): void {
     if (this.#pong || !this.send(PING)) return;
-    this.#pong = setTimeout(
-      () => this.#down(new KaitenClientError(ClientCode.Connection, "no pong")),
-      this.#o.pongTimeoutMs,
-    );
+    this.#pong = setTimeout(() => this.#down(lostError("no pong")), this.#o.pongTimeoutMs);
   }
 
   #message(data: unknown): void {

@@ -6,6 +6,7 @@
  */
 import { type Ack, Batcher, type BatcherOptions, type Call, settle } from "./batcher.ts";
 import { KaitenClientError } from "./errors.ts";
+import { sleep } from "./events.ts";
 import type { Link, LinkUser } from "./link.ts";
 import { type ProduceRecord, type Serde, toWire } from "./serde.ts";
 
@@ -42,7 +43,7 @@ export async function partitioner() {
     try {
       keys = await import("./keys.ts");
     } catch {
-      await new Promise((r) => setTimeout(r, 2_000));
+      await sleep(2_000);
     }
   }
   return keys;

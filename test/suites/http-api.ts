@@ -2,10 +2,42 @@
  * The HTTP API on every host (docs/PROTOCOL.md §11):
  * topics, produce, read by offset and by time, and CORS for browsers on other origins.
  */
+import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { useBroker } from "../lib/broker.ts";
 import { call, type ErrorBody, type JsonRecord, postJson, type ReadPage } from "../lib/http.ts";
 import type { HostUnderTest } from "./hosts.ts";
+
+/**
+ * A GET with exactly these headers, answered as sent: fetch adds its own Sec-Fetch-* and
+ * Accept-Encoding, and decodes the body.
+ */
+function rawGet(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { headers, timeout: 15_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer from ${url}`)));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** A browser's navigation to a page (a link, the address bar, a reload). */
+const NAVIGATION = {
+  accept: "text/html,application/xhtml+xml,*/*;q=0.8",
+  "sec-fetch-mode": "navigate",
+  "sec-fetch-dest": "document",
+};
 
 export function httpApiSuite(host: HostUnderTest): void {
   describe(`the HTTP API on ${host.name}`, () => {
@@ -269,6 +301,60 @@ export function httpApiSuite(host: HostUnderTest): void {
         for (const page of ["/topics/orders", "/groups", "/_headers"]) {
           const r = await fetch(url(page));
           expect([r.status, await r.text()], page).toEqual([200, html]);
+        }
+      });
+
+      it("answers a navigation to any of its pages with index.html", async () => {
+        const index = await rawGet(url("/"), NAVIGATION);
+        expect(index.headers["content-type"]).toMatch(/^text\/html/);
+        for (const page of ["/topics/orders", "/groups/workers", "/sign-in?next=%2F"]) {
+          const r = await rawGet(url(page), NAVIGATION);
+          expect([r.status, r.body.toString()], page).toEqual([200, index.body.toString()]);
+        }
+      });
+
+      it("sends its files compressed to a client that accepts it, and as they are to one that does not", async () => {
+        const html = (await rawGet(url("/"))).body.toString();
+        const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1] as string;
+        const plain = await rawGet(url(script));
+        expect(plain.headers["content-encoding"]).toBeUndefined();
+        expect(plain.body.length).toBeGreaterThan(100_000);
+        const decoders = { gzip: gunzipSync, br: brotliDecompressSync } as const;
+        const cases: Array<[string, Array<keyof typeof decoders>]> = [
+          ["gzip", ["gzip"]],
+          ["br", ["br"]],
+          // What Chromium sends: either will do (the Node host prefers brotli, wrangler dev gzip).
+          ["gzip, deflate, br, zstd", ["br", "gzip"]],
+        ];
+        for (const [accept, allowed] of cases) {
+          const r = await rawGet(url(script), { "accept-encoding": accept });
+          const encoding = r.headers["content-encoding"] as keyof typeof decoders;
+          expect(allowed, accept).toContain(encoding);
+          expect(decoders[encoding](r.body).equals(plain.body), accept).toBe(true);
+          expect(r.body.length).toBeLessThan(plain.body.length / 2);
+          // A length, where one is sent, is that of the bytes sent (wrangler dev streams them).
+          if (r.headers["content-length"])
+            expect(Number(r.headers["content-length"])).toBe(r.body.length);
+          if (host.broker.host === "node") {
+            // Caches must key the answer on Accept-Encoding and tell the representations
+            // apart (wrangler dev sends neither Vary nor a distinct ETag; Cloudflare's edge does
+            // its own negotiation).
+            expect(r.headers.vary).toBe("Accept-Encoding");
+            expect(r.headers.etag).not.toBe(plain.headers.etag);
+          }
+        }
+        if (host.broker.host === "node") expect(plain.headers.vary).toBe("Accept-Encoding");
+      });
+
+      it("answers a missing file under /assets/ with a 404 that nothing keeps, never index.html", async () => {
+        // A page of an older deploy asking for its old script; a navigation to it, too.
+        const script = { "sec-fetch-mode": "no-cors", "sec-fetch-dest": "script" };
+        for (const headers of [{}, script, NAVIGATION]) {
+          const r = await rawGet(url("/assets/index-doesnotexist.js"), headers);
+          expect(r.status, JSON.stringify(headers)).toBe(404);
+          expect(r.headers["content-type"]).not.toMatch(/html/);
+          expect(r.body.toString()).not.toContain("<!doctype");
+          expect(r.headers["cache-control"]).toBe("no-store");
         }
       });
     });

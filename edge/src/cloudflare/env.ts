@@ -15,6 +15,8 @@ export interface Env extends AuthVars, SettingVars {
   REGISTRY: DurableObjectNamespace<TopicRegistry>;
   SITE_KEYS: DurableObjectNamespace<SiteKeyObject>;
   GROUPS: DurableObjectNamespace<GroupObject>;
+  /** The dashboard's files (wrangler.toml [assets]); absent where the Worker runs without them. */
+  ASSETS?: Fetcher;
 }
 
 /** The defaults of topics created automatically or without these fields. */

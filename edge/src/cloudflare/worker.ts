@@ -15,11 +15,36 @@ export { TopicRegistry } from "./topic-registry.ts";
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
+    const path = new URL(request.url).pathname;
+    if (env.ASSETS && path !== "/v1" && !path.startsWith("/v1/"))
+      return dashboardMiss(request, env.ASSETS, path);
     const host: HttpHost = { ...workerHooks, upgrade: () => openSocket(request, env) };
     // The core's Response is this runtime's own (core/http/web.ts takes it from globalThis).
     return (await handleHttp(request, cloudflarePort(env), host)) as Response;
   },
 } satisfies ExportedHandler<Env>;
+
+/**
+ * A path outside /v1 that no file of the dashboard answers (wrangler.toml's [assets] sends
+ * those here, `not_found_handling = "none"`). Under /assets/ it is a build file that is not
+ * there, such as an older deploy's script asked for by a page loaded before this deploy: a
+ * 404 that no cache keeps, never index.html, which /assets/*'s rule in _headers would let a
+ * browser keep as that script for a year. Any other path is one of the dashboard's pages:
+ * its index.html, as `single-page-application` serves it (revalidated, with its ETag).
+ */
+function dashboardMiss(
+  request: Request,
+  assets: Fetcher,
+  path: string,
+): Promise<Response> | Response {
+  if (path.startsWith("/assets/"))
+    return new Response("not found\n", {
+      status: 404,
+      headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+    });
+  const index = new URL("/", request.url);
+  return assets.fetch(new Request(index, { method: request.method, headers: request.headers }));
+}
 
 /**
  * Hands the WebSocket to the partition's object with what the socket may do (its grant). A

@@ -137,7 +137,7 @@ function httpAdapter(broker: NodePort, assetsDir: string | null | undefined): Ht
     (request) => {
       const path = new URL(request.url).pathname;
       if (path === "/v1" || path.startsWith("/v1/") || !assets) return api(request);
-      return Promise.resolve(assets.serve(request));
+      return assets.serve(request);
     },
     { refusalHeaders: { "access-control-allow-origin": "*" } },
   );

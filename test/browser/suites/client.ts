@@ -44,6 +44,22 @@ export function clientSuite(host: SdkHost): void {
       expect(got[0]?.[2]).toEqual({ a: 1 });
     });
 
+    it("opens its sockets without a console warning (no binaryType outside the browser's enum)", async () => {
+      const h = harness();
+      const p = await (await h.context()).newPage();
+      const warnings: string[] = [];
+      p.on("console", (m) => {
+        if (m.type() === "warning") warnings.push(m.text());
+      });
+      await p.goto(`${h.origin}/client.html?topic=browser-console`);
+      await p.waitForFunction(() => window.sub !== undefined);
+      await p.evaluate(() => window.sub.ready());
+      await p.evaluate(() => window.produce([1]));
+      await p.waitForFunction(() => window.got.length === 1);
+      // Chromium said "The provided value 'nodebuffer' is not a valid enum value of type BinaryType."
+      expect(warnings).toEqual([]);
+    });
+
     it("resumes after the browser was offline: every record once, in order", async () => {
       const h = harness();
       const context = await h.context();

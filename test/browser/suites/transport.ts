@@ -104,6 +104,32 @@ export function transportSuite(host: SdkHost): void {
       expect(await p.evaluate(() => window.reader.positions()[0]?.offset)).toBe(10);
     });
 
+    it("loads sse.js again when its first load failed (the server down then), with nothing left unhandled", async () => {
+      const h = harness();
+      const proxy = await ChaosProxy.start(h.broker.port);
+      proxies.push(proxy);
+      proxy.refuseUpgrades = true;
+      const p = await (await h.context()).newPage();
+      const errors: string[] = [];
+      p.on("pageerror", (e) => errors.push(String(e)));
+      let asked = 0;
+      await p.route("**/dist/sse.js", (route) =>
+        ++asked === 1 ? route.abort("connectionrefused") : route.continue(),
+      );
+      await p.goto(`${h.origin}/transport.html?topic=browser-chunk&url=${proxy.url}`);
+      await p.waitForFunction(() => window.reader !== undefined);
+      await p.evaluate(() => window.reader.ready());
+      const acks = await p.evaluate(() => window.send([0, 1, 2]));
+      expect(acks).toEqual([0, 1, 2].map((offset) => ({ partition: 0, offset })));
+      await p.waitForFunction(() => window.recs.length === 3);
+      expect((await p.evaluate(() => window.recs)).map((g) => g[0])).toEqual([0, 1, 2]);
+      // The import that failed, then one at a later refused socket (a browser that keeps a
+      // failed module fetch for the page's life would never ask again).
+      expect(asked).toBe(2);
+      expect(proxy.seen.sse).toBeGreaterThanOrEqual(1);
+      expect(errors).toEqual([]);
+    });
+
     it("moves to SSE when a proxy holds WebSocket upgrades and never answers them (the open timeout)", async () => {
       const h = harness();
       const proxy = await ChaosProxy.start(h.broker.port);
