@@ -1,6 +1,7 @@
 /**
- * Pages are paths (/topics/clicks), not hashes: the Worker serves index.html for any path
- * that is not an asset or the API (wrangler.toml not_found_handling), so links can be shared.
+ * Pages are paths (/topics/clicks), not hashes: both hosts answer index.html for any path
+ * that is not a file, under /assets/ or the API (worker.ts, node/assets.ts), so links can be
+ * shared.
  */
 import type { DashboardStore, Route } from "./state.ts";
 
