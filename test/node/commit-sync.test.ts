@@ -194,6 +194,30 @@ describe("the Node host's commit sync", () => {
   });
 });
 
+describe("the Node host's commit sync when syncing cannot start", () => {
+  it("acknowledges nothing of the round and keeps the process serving", async () => {
+    let throwing = true;
+    const pool = new SyncPool();
+    const partitions = new Partitions(tempDir(), "FULL", null, (fds) => {
+      if (throwing) throw new Error("no thread for the sync (injected)");
+      return pool.syncAll(fds);
+    });
+    try {
+      const produce = { batch: batch(2), producerId: "", producerEpoch: 0, sequence: 0 };
+      const a = partitions.get("events", 0, config).partition.append(produce);
+      const b = partitions.get("events", 1, config).partition.append(produce);
+      await expect(a).rejects.toMatchObject({ code: "INTERNAL" });
+      await expect(b).rejects.toMatchObject({ code: "INTERNAL" });
+      throwing = false;
+      const again = partitions.get("events", 0, config).partition.append(produce);
+      expect(await again).toMatchObject({ baseOffset: 2, count: 2 });
+    } finally {
+      partitions.closeAll();
+      pool.close();
+    }
+  });
+});
+
 describe("SyncPool", () => {
   it("syncs many files on worker threads and this one, reporting a failure per file", () => {
     const dir = tempDir();

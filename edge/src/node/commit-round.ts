@@ -68,7 +68,15 @@ export class CommitRound {
     });
     const toSync = [...new Set(fds.filter((fd) => fd >= 0))];
     const synced = new Map<number, Error | null>();
-    for (const [i, e] of this.sync(toSync).entries()) synced.set(toSync[i] as number, e);
+    let results: Array<Error | null>;
+    try {
+      results = this.sync(toSync);
+    } catch (error) {
+      // The syncs could not even start (a worker thread that cannot be made): none is durable.
+      const failure = error instanceof Error ? error : new Error(String(error));
+      results = toSync.map(() => failure);
+    }
+    for (const [i, e] of results.entries()) synced.set(toSync[i] as number, e);
     written.forEach((w, i) => {
       const error = opened[i] ?? synced.get(fds[i] as number) ?? null;
       w.release(error ?? undefined);
