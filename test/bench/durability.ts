@@ -1,10 +1,12 @@
 /**
  * What "an ack means durable" costs on the Node host: SQLite's `synchronous` setting in WAL
- * mode, FULL (fsync at every commit: the setting the host uses) against NORMAL (sync at
- * checkpoints: survives kill -9, not a power loss) and OFF (never syncs). Two views, both
- * on the disk the repository is on:
+ * mode, FULL (fsync at every commit; for the host, the durability it uses: its partitions
+ * commit with NORMAL and it syncs their write-ahead logs before acking, partitions.ts)
+ * against NORMAL (sync at checkpoints: survives kill -9, not a power loss) and OFF (never
+ * syncs). Two views, both on the disk the repository is on:
  *
- * - storage: group commits per second of SqliteLogStorage, one 4 KiB chunk each, in-process;
+ * - storage: group commits per second of SqliteLogStorage, one 4 KiB chunk each, in-process
+ *   (SQLite's own setting, fsync inside the COMMIT);
  * - end to end: acknowledged records/s of one WebSocket producer against a Node host
  *   process, sequential (window 1: one commit per batch) and pipelined (window 32: commits
  *   grow to hold what arrives during the previous fsync).
