@@ -18,9 +18,9 @@ import {
 } from "@kaiten/protocol";
 import { expired, expiredError, grantGate, type SocketRights } from "../core/auth/socket-gate.ts";
 import { type HttpHooks, prepareSocket } from "../core/http/api.ts";
+import type { WebRequest } from "../core/http/web.ts";
 import { asKaitenError, type SocketGate } from "../core/partition.ts";
 import type { PeerSocket, SubscriptionState } from "../core/types.ts";
-import { asWebRequest } from "./http.ts";
 import type { PartitionOwner } from "./partitions.ts";
 import type { NodePort } from "./port.ts";
 
@@ -148,7 +148,15 @@ export class Sockets {
     try {
       const host = u.headers.get("host") || "localhost";
       const url = `http://${host}${u.url}${u.query ? `?${u.query}` : ""}`;
-      const request = asWebRequest(new Request(url, { headers: u.headers }));
+      // What prepareSocket reads of an upgrade (its URL and headers), without building a
+      // whole fetch Request per connection.
+      const request: WebRequest = {
+        method: "GET",
+        url,
+        headers: u.headers as unknown as WebRequest["headers"],
+        body: null,
+        arrayBuffer: async () => new ArrayBuffer(0),
+      };
       const s = await prepareSocket(request, this.broker, this.hooks);
       const owner = this.broker.partitions.get(s.topic.name, s.partition, s.ref.config);
       return { owner, rights: { grant: s.grant, produced: false } };
