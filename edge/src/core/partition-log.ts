@@ -203,7 +203,12 @@ export class PartitionLog {
     });
   }
 
-  /** Writes every pending batch in one transaction, then acknowledges and fans out. */
+  /**
+   * Writes every pending batch in one transaction, then, once the host has made it durable
+   * (Host.durable; at once when the write is durable by itself), acknowledges and fans out.
+   * If the host cannot make it durable nothing is acknowledged, and the host stops using this
+   * log: its state already counts the write.
+   */
   flush(): void {
     const batch = this.pending;
     if (batch.length === 0) return;
