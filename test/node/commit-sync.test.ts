@@ -244,4 +244,20 @@ describe("SyncPool", () => {
       for (const [i, fd] of fds.entries()) if (i !== 5 && i !== 6) closeSync(fd);
     }
   });
+
+  it("gives a worker room for as many files as a turn hands it", () => {
+    const dir = tempDir();
+    // 300 files on 2 workers and this thread, one of them no descriptor at all (-1).
+    const fds = [...Array.from({ length: 299 }, (_, i) => openSync(join(dir, `g${i}`), "w")), -1];
+    const pool = new SyncPool(2);
+    try {
+      const results = pool.syncAll(fds);
+      expect(results.filter((r) => r === null)).toHaveLength(299);
+      // Node refuses -1 before the system call: an error without an errno, reported as such.
+      expect(results[299]).toBeInstanceOf(Error);
+    } finally {
+      pool.close();
+      for (const fd of fds.slice(0, -1)) closeSync(fd);
+    }
+  });
 });

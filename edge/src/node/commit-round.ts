@@ -56,30 +56,30 @@ export class CommitRound {
 
   private release(written: Written[]): void {
     if (written.length === 0) return;
-    const fds: number[] = [];
-    const opened: Array<Error | null> = written.map((w) => {
+    // A log whose file cannot even be opened fails alone; the others are synced together.
+    const files = written.map((w) => {
       try {
-        fds.push(w.fd());
-        return null;
+        return w.fd();
       } catch (error) {
-        fds.push(-1);
-        return error instanceof Error ? error : new Error(String(error));
+        return asError(error);
       }
     });
-    const toSync = [...new Set(fds.filter((fd) => fd >= 0))];
-    const synced = new Map<number, Error | null>();
+    const fds = [...new Set(files.filter((f) => typeof f === "number"))];
     let results: Array<Error | null>;
     try {
-      results = this.sync(toSync);
+      results = this.sync(fds);
     } catch (error) {
       // The syncs could not even start (a worker thread that cannot be made): none is durable.
-      const failure = error instanceof Error ? error : new Error(String(error));
-      results = toSync.map(() => failure);
+      results = fds.map(() => asError(error));
     }
-    for (const [i, e] of results.entries()) synced.set(toSync[i] as number, e);
-    written.forEach((w, i) => {
-      const error = opened[i] ?? synced.get(fds[i] as number) ?? null;
-      w.release(error ?? undefined);
-    });
+    const synced = new Map(fds.map((fd, i) => [fd, results[i] ?? null]));
+    for (const [i, w] of written.entries()) {
+      const f = files[i] as number | Error;
+      w.release((typeof f === "number" ? synced.get(f) : f) ?? undefined);
+    }
   }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

@@ -89,19 +89,3 @@ export async function readWithinTurn(reader: ReadableStreamDefaultReader<Uint8Ar
     size += next.value.byteLength;
   }
 }
-
-/** One body from copied chunks (a fresh ArrayBuffer, as `BodyInit` wants). */
-export function bytes(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-export function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  return Buffer.concat(chunks);
-}

@@ -13,11 +13,9 @@
  */
 
 import type uws from "uWebSockets.js";
-import { ErrorInfo, KaitenError } from "@kaiten/protocol";
+import { concat, ErrorInfo, KaitenError } from "@kaiten/protocol";
 import type { WebRequest } from "../core/http/web.ts";
 import {
-  bytes,
-  concat,
   errorJson,
   type Head,
   hasBody,
@@ -216,7 +214,10 @@ export class HttpAdapter {
         size += chunk.byteLength;
         // A copy: uWebSockets.js reuses the chunk's memory after this call.
         if (size <= this.maxBody) parts.push(new Uint8Array(chunk.slice(0)));
-        if (isLast) resolve(size > this.maxBody ? TOO_LARGE : bytes(parts));
+        // The parts are copies, each over an ArrayBuffer of its own, and `concat` returns the
+        // one part or a new array: a fresh ArrayBuffer either way, as `BodyInit` wants.
+        if (isLast)
+          resolve(size > this.maxBody ? TOO_LARGE : (concat(parts) as Uint8Array<ArrayBuffer>));
         else if (size > DRAIN_BYTES) resolve(TOO_LARGE_CLOSE);
       });
     });

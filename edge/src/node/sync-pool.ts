@@ -16,8 +16,8 @@ import { Worker } from "node:worker_threads";
 export const SYNC_THREADS = 7;
 /** A sync that takes longer is counted as failed (the disk is gone or hung). */
 const SYNC_TIMEOUT_MS = 60_000;
-/** Files one worker syncs per call at most (the shared result slots). */
-const MAX_FILES_PER_WORKER = 4_096;
+/** Result slots a worker starts with; more are made when a call hands it more files. */
+const INITIAL_SLOTS = 64;
 
 /** Syncs files; returns, per file, null or the error that stopped its sync. */
 export type SyncFiles = (fds: readonly number[]) => Array<Error | null>;
@@ -59,7 +59,8 @@ export class SyncPool {
     const shares = Math.min(this.threads + 1, fds.length);
     const parts: number[][] = Array.from({ length: shares }, () => []);
     for (const [i, fd] of fds.entries()) parts[i % shares]?.push(fd);
-    const sent = parts.slice(1).map((part, w) => this.send(w, part));
+    const sent = parts.slice(1);
+    for (const [w, part] of sent.entries()) this.send(w, part);
     const results = new Map<number, Error | null>();
     for (const fd of parts[0] ?? []) results.set(fd, syncHere(fd));
     for (const [w, part] of sent.entries()) {
@@ -79,42 +80,40 @@ export class SyncPool {
     if (!w) {
       const worker = new Worker(WORKER_SOURCE, { eval: true });
       worker.unref();
-      w = {
-        worker,
-        slots: new Int32Array(new SharedArrayBuffer(4 * (1 + MAX_FILES_PER_WORKER))),
-      };
+      w = { worker, slots: slots(INITIAL_SLOTS) };
       this.workers[index] = w;
     }
     return w;
   }
 
-  /** Hands a worker its files (at most its slots; `receive` syncs the rest here). */
-  private send(index: number, fds: number[]): number[] {
+  /** Hands a worker its files, with room for a result each (the buffer goes with the message). */
+  private send(index: number, fds: number[]): void {
     const w = this.worker(index);
+    if (w.slots.length < 1 + fds.length) w.slots = slots(fds.length);
     Atomics.store(w.slots, 0, 0);
-    w.worker.postMessage({ fds: fds.slice(0, MAX_FILES_PER_WORKER), shared: w.slots.buffer });
-    return fds;
+    w.worker.postMessage({ fds, shared: w.slots.buffer });
   }
 
   /** Waits for a worker's results, per file of `fds` as given to `send`. */
   private receive(index: number, fds: number[]): Array<Error | null> {
     const w = this.workers[index] as SyncWorker;
-    const sent = Math.min(fds.length, MAX_FILES_PER_WORKER);
-    const rest = fds.slice(sent).map(syncHere);
     if (Atomics.wait(w.slots, 0, 0, SYNC_TIMEOUT_MS) === "timed-out") {
       // Never reuse a worker that may still write its slots: a new one starts next time.
       void w.worker.terminate();
       delete this.workers[index];
       const late = new Error(`fdatasync did not finish within ${SYNC_TIMEOUT_MS} ms`);
-      return [...fds.slice(0, sent).map(() => late), ...rest];
+      return fds.map(() => late);
     }
-    const errors: Array<Error | null> = [];
-    for (let i = 0; i < sent; i++) {
+    return fds.map((_, i) => {
       const errno = w.slots[1 + i] as number;
-      errors.push(errno === 0 ? null : syncError(errno));
-    }
-    return [...errors, ...rest];
+      return errno === 0 ? null : syncError(errno);
+    });
   }
+}
+
+/** [done flag, errno per file...] for `files` files, shared with a worker. */
+function slots(files: number): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4 * (1 + files)));
 }
 
 function syncHere(fd: number): Error | null {
