@@ -4,6 +4,7 @@
  */
 import { ErrorCode, errorFrame, type KaitenError, SUBPROTOCOL } from "@kaiten/protocol";
 import { type HttpHost, handleHttp, prepareSocket } from "../core/http/api.ts";
+import { isBuildFile, missingBuildFile } from "../core/http/dashboard.ts";
 import { asKaitenError } from "../core/partition.ts";
 import { type Env, partitionStub } from "./env.ts";
 import { cloudflarePort, workerHooks } from "./port.ts";
@@ -37,11 +38,7 @@ function dashboardMiss(
   assets: Fetcher,
   path: string,
 ): Promise<Response> | Response {
-  if (path.startsWith("/assets/"))
-    return new Response("not found\n", {
-      status: 404,
-      headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
-    });
+  if (isBuildFile(path)) return missingBuildFile() as Response;
   const index = new URL("/", request.url);
   return assets.fetch(new Request(index, { method: request.method, headers: request.headers }));
 }

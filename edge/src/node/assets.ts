@@ -13,6 +13,7 @@ import { dirname, extname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { brotliCompress, constants, gzip } from "node:zlib";
+import { isBuildFile, missingBuildFile } from "../core/http/dashboard.ts";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -116,11 +117,7 @@ export class Assets {
     const pathname = new URL(request.url).pathname;
     const path = this.file(pathname);
     const asset = path ? this.load(path) : null;
-    if (!asset && pathname.startsWith("/assets/"))
-      return new Response("not found\n", {
-        status: 404,
-        headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
-      });
+    if (!asset && isBuildFile(pathname)) return missingBuildFile() as Response;
     // Single-page application: any other path is the dashboard's index.
     const found = asset ?? this.load(join(this.root, "index.html"));
     if (!found) return new Response("dashboard not built: run npm run build\n", { status: 404 });
