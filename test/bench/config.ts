@@ -20,7 +20,7 @@ function list(name: string, fallback: string): string[] {
 export function benchConfig() {
   return {
     /** Which targets and workloads to run. */
-    targets: list("BENCH_TARGETS", "kaiten,node,ws,uws,uws-fsync"),
+    targets: list("BENCH_TARGETS", "kaiten,node,ws,uws,uws-fsync,uws-sqlite"),
     workloads: list("BENCH_WORKLOADS", "w1,w1sdk,w2,w2one,w2sdk,w3,w3sdk,w4,w5,w6"),
     /** Runs of the short workloads (W1, W3, W6); the median is reported. */
     repeat: int("BENCH_REPEAT", 3),

@@ -6,11 +6,12 @@
  * CREDIT is ignored. The relays are the ceiling of what this machine and a Node WebSocket
  * client can move, not brokers.
  *
- * With a RelayLog (the `uws-fsync` target), a relay is the least a broker whose ack means
- * durable must do: each produced batch is appended to its channel's file as it arrives, and
- * once per turn of the event loop (a group commit, as Kaiten's Node host makes one) the files
- * written are synced, then that turn's acks go out and its batches to subscribers. No index,
- * no idempotence, no reads: the cost of the disk's sync on this machine, and nothing else.
+ * With a RelayLog (the `uws-fsync` and `uws-sqlite` targets), a relay is the least a broker
+ * whose ack means durable must do: each produced batch goes to its channel's log, and once per
+ * turn of the event loop (a group commit, as Kaiten's Node host makes one) the logs written
+ * are made durable, then that turn's acks go out and its batches to subscribers. No index, no
+ * idempotence, no reads: the cost of the disk's sync (and with `uws-sqlite`, of SQLite's
+ * commit) on this machine, and nothing else.
  */
 import {
   decodeFrame,

@@ -1,7 +1,8 @@
 /**
  * Baseline: a relay on uWebSockets.js, storing nothing (relay-core.ts); with RELAY_LOG_DIR
- * set, the `uws-fsync` baseline, which appends and syncs every batch before its ack
- * (relay-log.ts). The only npm build
+ * set, the `uws-fsync` baseline, which appends and syncs every batch before its ack, or with
+ * RELAY_LOG=sqlite too the `uws-sqlite` one, which commits them to SQLite (relay-log.ts).
+ * The only npm build
  * that loads on Node 20 is pinned in package.json (docs/DEVELOPMENT.md); on any other
  * Node it would fall back silently to a slow JavaScript shim, so this checks that the
  * native addon is what loaded and refuses to run otherwise.
@@ -11,7 +12,7 @@ import uws from "uWebSockets.js";
 import { createRequire } from "node:module";
 import { SUBPROTOCOL } from "@kaiten/protocol";
 import { RelayCore, type RelayPeer } from "./relay-core.ts";
-import { fileLog } from "./relay-log.ts";
+import { fileLog, sqliteLog } from "./relay-log.ts";
 import { announce } from "./relay-process.ts";
 
 const require = createRequire(import.meta.url);
@@ -32,7 +33,8 @@ interface UserData {
 }
 
 const logDir = process.env.RELAY_LOG_DIR;
-const core = new RelayCore(logDir ? fileLog(logDir) : null);
+const sqlite = process.env.RELAY_LOG === "sqlite";
+const core = new RelayCore(logDir ? (sqlite ? sqliteLog : fileLog)(logDir) : null);
 const app = uws.App().ws<UserData>("/*", {
   compression: uws.DISABLED,
   maxPayloadLength: 2 * 1_048_576,
@@ -74,5 +76,9 @@ app.listen("127.0.0.1", 0, (socket) => {
     console.error("uWebSockets.js: could not listen");
     process.exit(1);
   }
-  announce(logDir ? "uws-fsync" : "uws", uws.us_socket_local_port(socket), uwsNativeLoaded());
+  announce(
+    logDir ? (sqlite ? "uws-sqlite" : "uws-fsync") : "uws",
+    uws.us_socket_local_port(socket),
+    uwsNativeLoaded(),
+  );
 });

@@ -75,13 +75,14 @@ const ratio = (a: number | undefined, b: number | undefined) =>
 type Row = string[];
 
 /** The table's columns, in order. */
-const TARGETS = ["kaiten", "node", "ws", "uws", "uws-fsync"] as const;
+const TARGETS = ["kaiten", "node", "ws", "uws", "uws-fsync", "uws-sqlite"] as const;
 /** Ratio columns: [numerator, denominator]. */
 const RATIOS = [
   ["kaiten", "ws"],
   ["kaiten", "uws"],
   ["node", "uws"],
   ["node", "uws-fsync"],
+  ["node", "uws-sqlite"],
 ] as const;
 const blanks = () => RATIOS.map(() => "");
 
@@ -208,8 +209,8 @@ export function table(r: BenchResults): string {
       );
   }
   const head =
-    "| workload | Kaiten (wrangler dev) | Kaiten Node host | `ws` relay | uWS relay | uWS relay + fsync | Kaiten / `ws` | Kaiten / uWS | Node host / uWS | Node host / uWS + fsync | target |";
-  const sep = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|";
+    "| workload | Kaiten (wrangler dev) | Kaiten Node host | `ws` relay | uWS relay | uWS relay + fsync | uWS relay + SQLite | Kaiten / `ws` | Kaiten / uWS | Node host / uWS | Node host / uWS + fsync | Node host / uWS + SQLite | target |";
+  const sep = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|";
   return [head, sep, ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n");
 }
 

@@ -67,9 +67,10 @@ async function start(name: string): Promise<Target> {
     if (!config.baseRoot) throw new Error("the node-base target needs BENCH_BASE_ROOT");
     return startNodeHost({ root: config.baseRoot, name: "node-base" });
   }
-  if (name === "ws" || name === "uws" || name === "uws-fsync") return startRelay(name);
+  if (name === "ws" || name === "uws" || name === "uws-fsync" || name === "uws-sqlite")
+    return startRelay(name);
   throw new Error(
-    `unknown target ${name} (kaiten, kaiten-base, node, node-base, ws, uws, uws-fsync)`,
+    `unknown target ${name} (kaiten, kaiten-base, node, node-base, ws, uws, uws-fsync, uws-sqlite)`,
   );
 }
 

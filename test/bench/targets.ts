@@ -2,7 +2,8 @@
  * What the bench measures: Kaiten on a real `wrangler dev` (test/lib/broker.ts), Kaiten's
  * Node host (edge/dist-node/kaiten.mjs, the `npm run serve` build, through the same Broker
  * helper) and the relays (relay-ws.ts, relay-uws.ts, and relay-uws.ts syncing a file per
- * batch as `uws-fsync`), each in processes of their own.
+ * turn as `uws-fsync` or committing to SQLite and syncing as `uws-sqlite`), each in processes
+ * of their own.
  */
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -26,7 +27,8 @@ export type TargetName =
   | "node-base"
   | "ws"
   | "uws"
-  | "uws-fsync";
+  | "uws-fsync"
+  | "uws-sqlite";
 
 /** Storage counters of a Kaiten partition (GET /v1/topics/{t}, docs/PROTOCOL.md §11.1). */
 export interface PartitionUsage {
@@ -170,17 +172,19 @@ export async function startNodeHost(o: { root?: string; name?: TargetName } = {}
   };
 }
 
-export type RelayName = "ws" | "uws" | "uws-fsync";
+export type RelayName = "ws" | "uws" | "uws-fsync" | "uws-sqlite";
 
 /**
- * A relay in a process of its own. `uws-fsync` is the uWS relay with a RelayLog in a new
- * folder beside the Node host's data folders (the same disk), removed when it stops.
+ * A relay in a process of its own. `uws-fsync` and `uws-sqlite` are the uWS relay with a
+ * RelayLog (relay-log.ts) in a new folder beside the Node host's data folders (the same
+ * disk), removed when it stops.
  */
 export async function startRelay(name: RelayName): Promise<Target> {
-  const logDir = name === "uws-fsync" ? mkdtempSync(join(tmpdir(), "kaiten-bench-fsync-")) : "";
+  const durable = name === "uws-fsync" || name === "uws-sqlite";
+  const logDir = durable ? mkdtempSync(join(tmpdir(), `kaiten-bench-${name}-`)) : "";
   const child: ChildProcess = forkChild(
     name === "ws" ? "relay-ws.mjs" : "relay-uws.mjs",
-    logDir ? { RELAY_LOG_DIR: logDir } : {},
+    durable ? { RELAY_LOG_DIR: logDir, RELAY_LOG: name === "uws-sqlite" ? "sqlite" : "file" } : {},
   );
   const ready = await new Promise<RelayReady>((resolve, reject) => {
     child.once("message", (m: RelayReady) => resolve(m));
