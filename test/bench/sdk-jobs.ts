@@ -35,9 +35,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * connection closed after the answer (node:http, no agent): through Node's fetch, W2's 200
  * clients in one process would leave 200 idle keep-alive sockets that undici closes 4 s
  * later, all at once, inside the timed part (25-50 ms of the event loop, in profiles), where
- * 200 browsers would each close their own. A host without the HTTP API yet (the Node host
- * answers only GET /v1) gets the topic's known partition count instead, so that the SDK's
- * WebSocket paths can be measured there too.
+ * 200 browsers would each close their own. A host without the HTTP API (a `node-base`
+ * checkout from before the Node host served it) gets the topic's known partition count
+ * instead, so that the SDK's WebSocket paths can be measured there too.
  */
 const sdkClient = (url: string, partitions: number): Client =>
   createClient({

@@ -119,10 +119,11 @@ export async function startKaiten(
 
 /**
  * Kaiten's Node host on uWebSockets.js and SQLite with `synchronous = FULL` (an ack means
- * durable), auth off as under `npm start`. Until the Node host serves the HTTP API (it answers
- * only GET /v1 today), a topic it does not create over HTTP is written into its registry
- * (registry.sqlite, WAL: a second connection is safe; the host reads the table at every
- * connect), the row POST /v1/topics would write; storage counters are then unknown.
+ * durable), auth off as under `npm start`. Topics are made with POST /v1/topics. A `node-base`
+ * checkout from before the host served the HTTP API answers that with 404: its topic is then
+ * written into its registry (registry.sqlite, WAL: a second connection is safe; such a host
+ * reads the table at every connect), the row POST would write, and its storage counters are
+ * unknown.
  */
 export async function startNodeHost(o: { root?: string; name?: TargetName } = {}): Promise<Target> {
   // With `root`, that checkout's edge/dist-node/kaiten.mjs (built there with `npm run build`).
