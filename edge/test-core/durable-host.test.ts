@@ -116,5 +116,27 @@ describe("a partition log on a host that makes commits durable later", () => {
     expect(error).toBeInstanceOf(KaitenError);
     expect(error).toMatchObject({ code: "INTERNAL" });
     expect(fannedOut).toEqual([]);
+    expect(log.idle).toBe(true);
+  });
+
+  it("is idle (a host may close it) only when no batch waits for its commit or its release", async () => {
+    const h = heldHost();
+    const log = new PartitionLog(new MemoryLogStorage(), h.host, CONFIG, () => {});
+    expect(log.idle).toBe(true);
+    // Without a producer id the batch is in no retry map: only the commit's release counts it.
+    const appended = log.append({
+      batch: batch(1),
+      producerId: "",
+      producerEpoch: 0,
+      sequence: 0,
+      sequencing: "strict",
+    });
+    expect(log.idle).toBe(false);
+    h.runDeferred();
+    expect(h.held).toHaveLength(1);
+    expect(log.idle).toBe(false);
+    h.held.shift()?.();
+    await appended;
+    expect(log.idle).toBe(true);
   });
 });

@@ -74,6 +74,11 @@ export class MetricsPublisher {
 
   constructor(private readonly deps: MetricsPublisherDeps) {}
 
+  /** No publication is waiting for its timer (what it would publish is counted only here). */
+  get idle(): boolean {
+    return !this.scheduled;
+  }
+
   /** Called on activity; publishes within a second, once. */
   schedule(): void {
     if (this.scheduled) return;

@@ -61,6 +61,8 @@ export class PartitionLog {
   private readonly producers = new Map<string, ProducerState>();
   /** Batches accepted but not committed, by producer and sequence, so a quick retry waits for them. */
   private readonly inFlight = new Map<string, Pending>();
+  /** Commits written and not yet released by Host.durable. */
+  private unreleased = 0;
 
   constructor(
     private readonly storage: LogStorage,
@@ -91,6 +93,20 @@ export class PartitionLog {
 
   get topicConfig(): Readonly<TopicConfig> {
     return this.config;
+  }
+
+  /**
+   * Nothing waits in this log: no batch accepted and not yet acknowledged or refused, no commit
+   * waiting for its sync. A host may then close it and open it again from storage later (a
+   * Durable Object evicted, a Node host's partition closed to stay within its open files).
+   */
+  get idle(): boolean {
+    return (
+      this.pending.length === 0 &&
+      !this.flushScheduled &&
+      this.inFlight.size === 0 &&
+      this.unreleased === 0
+    );
   }
 
   /** Stores the topic's config when it changed (the registry owns it; the log keeps a copy for its alarm). */
@@ -226,8 +242,12 @@ export class PartitionLog {
     }
     this.meta = meta;
     for (const s of producers) this.producers.set(s.producerId, s);
-    const released = (error?: Error) =>
-      error ? this.failPending(batch, error) : this.committed(batch, offsets, chunks, meta);
+    this.unreleased++;
+    const released = (error?: Error) => {
+      this.unreleased--;
+      if (error) this.failPending(batch, error);
+      else this.committed(batch, offsets, chunks, meta);
+    };
     if (this.host.durable) this.host.durable(released);
     else released();
   }

@@ -136,6 +136,16 @@ export class PartitionService implements PartitionPort {
   }
 
   /**
+   * Nothing of this partition lives only in memory or waits: its log is idle (no batch waiting
+   * for its commit or sync), no HTTP reader waits for a commit, no metrics record waits for
+   * its timer. Sockets are the host's to count. A host may then close it; the next call opens
+   * it again from its database, as a Durable Object restarts after eviction.
+   */
+  idle(): boolean {
+    return this.partition.log.idle && this.waiters.size === 0 && (this.metrics?.idle ?? true);
+  }
+
+  /**
    * Wakes every reader waiting for a commit (long-poll, SSE) as if its wait ran out: it reads
    * the log again and answers what it holds. For a host that is stopping, so a waiting
    * long-poll answers at once (the client polls again) instead of being cut.

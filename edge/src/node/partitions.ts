@@ -13,15 +13,23 @@
  * per round; SQLite's checkpoints sync the log and the database themselves (NORMAL does).
  * A failed sync acknowledges nothing: the partition closes its sockets (1011) and reopens from
  * what is on disk at its next use.
+ *
+ * Open partitions are bounded, as open groups are (port.ts): past MAX_OPEN_PARTITIONS the least
+ * recently used partitions with nothing in flight (PartitionService.idle) and no socket are
+ * closed, as a Durable Object is evicted, and open again from their files at their next use.
+ * A closed partition's retention alarm stays set here and opens it when it fires; after a
+ * restart, every stored partition of a topic with time retention is opened once, which sets
+ * its alarm again from its log (a Durable Object keeps its alarm in storage).
  */
 import { randomInt } from "node:crypto";
-import { closeSync, mkdirSync, openSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { KaitenError } from "@kaiten/protocol";
 import type { Timers } from "../core/commit-waiters.ts";
 import type { AppendMetrics } from "../core/metrics.ts";
 import type { Partition } from "../core/partition.ts";
 import { PartitionService } from "../core/partition-service.ts";
+import { MIN_ALARM_DELAY_MS } from "../core/retention.ts";
 import type { PeerSocket, TopicConfig } from "../core/types.ts";
 import { CommitRound } from "./commit-round.ts";
 import { type NodeSql, openSqlite, type Synchronous } from "./sqlite.ts";
@@ -29,6 +37,16 @@ import { type SyncFiles, SyncPool } from "./sync-pool.ts";
 
 /** setTimeout's longest delay; a later alarm is set again when this one fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Partitions open at once (each holds its database, write-ahead log and shared-memory files
+ * and a page cache); past it the least recently used idle ones close. Busy ones never do.
+ */
+export const MAX_OPEN_PARTITIONS = 1_000;
+/** A partition asked for within this long is not closed: its caller may not have used it yet. */
+const RECENT_MS = 1_000;
+/** After a restart, the partitions with time retention open one per this many ms. */
+const RESTORE_SPACING_MS = 5;
 
 /** Timers of HTTP waiters: like retention's, they must not keep a stopping process alive. */
 /** Node timers that never keep a stopping process alive. */
@@ -42,8 +60,11 @@ export class PartitionOwner {
   readonly service: PartitionService;
   readonly sockets = new Set<PeerSocket>();
   private readonly db: NodeSql;
-  private timer: NodeJS.Timeout | null = null;
+  /** Retention's alarm. */
+  private readonly alarm = new AlarmTimer(() => this.alarmFired());
   private closed = false;
+  /** When the host last handed this owner out (Partitions.get). */
+  lastUsed = Date.now();
   /** The `-wal` file, opened at the first sync. */
   private wal = -1;
 
@@ -83,7 +104,7 @@ export class PartitionOwner {
       log: console.error,
       defaults: config,
       sockets: () => this.sockets,
-      alarm: { set: (at) => this.setAlarm(at) },
+      alarm: { set: (at) => this.alarm.set(at) },
       // Through the Node port to `__metrics` (PROTOCOL.md §14), as on Cloudflare.
       metrics,
     });
@@ -130,16 +151,23 @@ export class PartitionOwner {
     this.service.contained(what, fn);
   }
 
-  private setAlarm(at: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    const delay = Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      if (Date.now() < at) this.setAlarm(at);
-      else this.contained("retention", () => this.partition.retention.fired());
-    }, delay);
-    // Retention must not keep a stopping process alive.
-    this.timer.unref();
+  /** Retention's alarm fired (here, or for a closed partition in Partitions, which opened it). */
+  alarmFired(): void {
+    this.contained("retention", () => this.partition.retention.fired());
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** No socket and nothing in flight: closing it now loses nothing (see the top of this file). */
+  get idle(): boolean {
+    return !this.closed && this.sockets.size === 0 && this.service.idle();
+  }
+
+  /** The topic config its log keeps (the registry's copy, stored with the log). */
+  get config(): TopicConfig {
+    return this.partition.log.topicConfig;
   }
 
   /** Commits what is pending (acks follow in this turn's promise jobs), then closes the file. */
@@ -147,22 +175,58 @@ export class PartitionOwner {
     this.contained("final commit", () => this.partition.log.flush());
   }
 
-  close(): void {
-    if (this.closed) return;
+  /** Closes the files; returns when its retention alarm was due to fire (null: none set). */
+  close(): number | null {
+    if (this.closed) return null;
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    const due = this.alarm.at;
+    this.alarm.clear();
     try {
       this.db.close();
     } finally {
       if (this.wal >= 0) closeSync(this.wal);
       this.wal = -1;
     }
+    return due;
   }
 }
 
-/** Every partition owner of the process, by "topic/partition". */
+/**
+ * One timer for an absolute time (a Durable Object alarm): setting it again replaces it; a
+ * time past setTimeout's reach is waited for in steps. It never keeps a stopping process alive.
+ */
+class AlarmTimer {
+  private timer: NodeJS.Timeout | null = null;
+  /** When it fires; null: not set. */
+  at: number | null = null;
+
+  constructor(private readonly fire: () => void) {}
+
+  set(at: number): void {
+    this.clear();
+    this.at = at;
+    const delay = Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (Date.now() < at) return this.set(at);
+      this.at = null;
+      this.fire();
+    }, delay);
+    this.timer.unref();
+  }
+
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.at = null;
+  }
+}
+
+/** Every partition owner of the process, by "topic/partition", least recently used first. */
 export class Partitions {
   private readonly owners = new Map<string, PartitionOwner>();
+  /** Retention alarms of closed partitions: each opens its partition when it fires. */
+  private readonly sleeping = new Map<string, AlarmTimer>();
   private closed = false;
   private readonly pool: SyncPool | null;
   private readonly round: CommitRound;
@@ -174,6 +238,8 @@ export class Partitions {
     private readonly metrics: AppendMetrics | null = null,
     /** How the round syncs files (tests inject failures). Default: a SyncPool */
     sync?: SyncFiles,
+    /** Default: MAX_OPEN_PARTITIONS. */
+    private readonly maxOpen = MAX_OPEN_PARTITIONS,
   ) {
     mkdirSync(join(dataDir, "logs"), { recursive: true });
     this.pool = sync ? null : new SyncPool();
@@ -185,25 +251,109 @@ export class Partitions {
     if (this.closed) throw new KaitenError("INTERNAL", "the server is stopping");
     const key = `${topic}/${index}`;
     let owner = this.owners.get(key);
-    if (!owner) {
+    if (owner) {
+      this.owners.delete(key);
+      owner.partition.log.configure(config);
+    } else {
       // Topic names are [A-Za-z0-9._-] and never "." or "..": safe as a directory name.
       const dir = join(this.dataDir, "logs", topic);
       mkdirSync(dir, { recursive: true });
+      // Opening sets the retention alarm again from the log, if it has one.
+      this.sleeping.get(key)?.clear();
+      this.sleeping.delete(key);
       owner = new PartitionOwner(
         topic,
         index,
-        join(dir, `${index}.sqlite`),
+        this.file(topic, index),
         config,
         this.synchronous,
         this.metrics,
         this.round,
         (failed) => this.drop(failed),
       );
-      this.owners.set(key, owner);
-    } else {
-      owner.partition.log.configure(config);
     }
+    owner.lastUsed = Date.now();
+    this.owners.set(key, owner);
+    this.closeIdle();
     return owner;
+  }
+
+  /** Whether the partition's owner is open now. */
+  isOpen(topic: string, index: number): boolean {
+    return this.owners.has(`${topic}/${index}`);
+  }
+
+  get openCount(): number {
+    return this.owners.size;
+  }
+
+  private file(topic: string, index: number): string {
+    return join(this.dataDir, "logs", topic, `${index}.sqlite`);
+  }
+
+  /**
+   * Past `maxOpen`, closes the least recently used partitions that are idle and were not asked
+   * for in the last RECENT_MS (a socket being upgraded holds its owner before it attaches).
+   * Busy ones stay open, so the bound holds for idle partitions only.
+   */
+  private closeIdle(): void {
+    if (this.owners.size <= this.maxOpen) return;
+    const recent = Date.now() - RECENT_MS;
+    for (const [key, owner] of this.owners) {
+      if (this.owners.size <= this.maxOpen) return;
+      if (owner.lastUsed > recent || !owner.idle) continue;
+      this.owners.delete(key);
+      this.sleep(key, owner);
+    }
+  }
+
+  /** Closes an owner; its retention alarm, if set, opens it again when it fires. */
+  private sleep(key: string, owner: PartitionOwner, why = "an idle partition"): void {
+    let due: number | null = null;
+    try {
+      due = owner.close();
+    } catch (error) {
+      owner.logError(`closing ${why} failed`, error);
+    }
+    if (due === null) return;
+    const config = owner.config;
+    this.wakeAt(key, owner.topic, owner.index, config, due);
+  }
+
+  /** Opens the partition at `at` and runs its retention; never throws. */
+  private wakeAt(key: string, topic: string, index: number, config: TopicConfig, at: number) {
+    const alarm = new AlarmTimer(() => {
+      this.sleeping.delete(key);
+      if (this.closed) return;
+      try {
+        this.get(topic, index, config).alarmFired();
+      } catch (error) {
+        console.error(`[kaiten:partition] ${key}: opening for retention failed`, error);
+      }
+    });
+    this.sleeping.get(key)?.clear();
+    this.sleeping.set(key, alarm);
+    alarm.set(at);
+  }
+
+  /**
+   * After a start: every stored partition of a topic with time retention opens once, soon and
+   * a few at a time, which sets its alarm from its log (the alarm of a Durable Object outlives
+   * its process; a timer does not). Partitions never written have no file and are skipped.
+   */
+  restoreRetention(topics: Iterable<{ name: string } & TopicConfig>): void {
+    if (this.closed) return;
+    let at = Date.now() + MIN_ALARM_DELAY_MS;
+    for (const t of topics) {
+      if (t.retentionMs < 0) continue;
+      for (let i = 0; i < t.partitions; i++) {
+        const key = `${t.name}/${i}`;
+        if (this.owners.has(key) || this.sleeping.has(key)) continue;
+        if (!existsSync(this.file(t.name, i))) continue;
+        this.wakeAt(key, t.name, i, configOf(t), at);
+        at += RESTORE_SPACING_MS;
+      }
+    }
   }
 
   /** Deletes a topic's logs: its sockets are closed with TOPIC_DELETED (§9). */
@@ -218,6 +368,8 @@ export class Partitions {
    */
   async deletePartition(topic: string, index: number): Promise<void> {
     const key = `${topic}/${index}`;
+    this.sleeping.get(key)?.clear();
+    this.sleeping.delete(key);
     const owner = this.owners.get(key);
     if (owner) {
       this.owners.delete(key);
@@ -227,7 +379,7 @@ export class Partitions {
         owner.close();
       }
     }
-    const file = join(this.dataDir, "logs", topic, `${index}.sqlite`);
+    const file = this.file(topic, index);
     for (const suffix of ["", "-wal", "-shm"]) rmSync(file + suffix, { force: true });
   }
 
@@ -235,11 +387,7 @@ export class Partitions {
   private drop(owner: PartitionOwner): void {
     const key = `${owner.topic}/${owner.index}`;
     if (this.owners.get(key) === owner) this.owners.delete(key);
-    try {
-      owner.close();
-    } catch (error) {
-      owner.logError("closing after a storage failure failed", error);
-    }
+    this.sleep(key, owner, "after a storage failure");
   }
 
   all(): Iterable<PartitionOwner> {
@@ -258,8 +406,15 @@ export class Partitions {
   /** Closes every file; no partition opens afterwards (a late metrics timer is refused). */
   closeAll(): void {
     this.closed = true;
+    for (const alarm of this.sleeping.values()) alarm.clear();
+    this.sleeping.clear();
     for (const owner of this.owners.values()) owner.close();
     this.owners.clear();
     this.pool?.close();
   }
+}
+
+function configOf(t: TopicConfig): TopicConfig {
+  const { partitions, retentionMs, retentionBytes, maxRecordBytes } = t;
+  return { partitions, retentionMs, retentionBytes, maxRecordBytes };
 }

@@ -7,7 +7,8 @@
  * Files under the data directory:
  *   registry.sqlite                  topics, site keys, group names (RegistryService) and
  *                                    each site key's stored spec (SiteKeyBucket's store)
- *   logs/{topic}/{partition}.sqlite  one partition (PartitionService, partitions.ts)
+ *   logs/{topic}/{partition}.sqlite  one partition (PartitionService, partitions.ts), at
+ *                                    most MAX_OPEN_PARTITIONS open at once, idle ones closed
  *   groups/{name}.sqlite             one consumer group (GroupService), at most
  *                                    MAX_OPEN_GROUPS open at once, idle ones closed
  */
@@ -53,6 +54,8 @@ export interface NodePortOptions {
   log?: Log;
   /** Default: MAX_OPEN_GROUPS. */
   maxOpenGroups?: number;
+  /** Default: MAX_OPEN_PARTITIONS (partitions.ts). */
+  maxOpenPartitions?: number;
 }
 
 /** The port, and what the host's WebSocket path and shutdown need besides. */
@@ -71,9 +74,20 @@ export class NodePort implements BrokerPort {
     mkdirSync(options.dataDir, { recursive: true });
     // `this` is only captured here: the appender reaches the metrics partition later.
     const metrics = metricsAppender(this, log);
-    this.partitions = new Partitions(options.dataDir, synchronous, metrics);
+    this.partitions = new Partitions(
+      options.dataDir,
+      synchronous,
+      metrics,
+      undefined,
+      options.maxOpenPartitions,
+    );
     this.registryDb = openSqlite(join(options.dataDir, "registry.sqlite"), { synchronous });
     this.registryService = new RegistryService(this.registryDb, Date.now, log);
+    // Time retention of the partitions stored before this start (their timers died with it).
+    this.registryService
+      .list()
+      .then((topics) => this.partitions.restoreRetention(topics))
+      .catch((error) => log("[kaiten:partition] restoring retention alarms failed", error));
     this.buckets = new SiteKeys(this.registryDb, log);
     this.groups = new GroupFiles(join(options.dataDir, "groups"), {
       synchronous,
