@@ -4,8 +4,7 @@
  * sync, or `Node host / uWS + fsync` and `/ uWS + SQLite` would compare the host with less
  * than the least a durable broker does.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   concat,
@@ -16,19 +15,12 @@ import {
   ValueFormat,
 } from "@kaiten/protocol";
 import Database from "better-sqlite3";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RelayCore, type RelayLog } from "../bench/relay-core.ts";
 import { fileLog, sqliteLog } from "../bench/relay-log.ts";
+import { tempDirs } from "./files.ts";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "kaiten-relay-log-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs("kaiten-relay-log-");
 
 function batch(n: number, value: number): Uint8Array {
   return encodeBatch(

@@ -5,33 +5,17 @@
  * sync acknowledges nothing, closes the partition's sockets with 1011 and reopens it from
  * disk, where an idempotent retry finds its batch stored once.
  */
-import { closeSync, mkdtempSync, openSync, readlinkSync, rmSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, openSync, readlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import {
-  decodeFrame,
-  encodeBatch,
-  encodeFrame,
-  FrameType,
-  KaitenError,
-  StartFrom,
-  ValueFormat,
-} from "@kaiten/protocol";
-import { afterAll, describe, expect, it } from "vitest";
+import { decodeFrame, encodeFrame, FrameType, KaitenError, StartFrom } from "@kaiten/protocol";
+import { describe, expect, it } from "vitest";
 import type { AppendResult } from "../../edge/src/core/partition-log.ts";
 import type { PeerSocket, TopicConfig } from "../../edge/src/core/types.ts";
 import { Partitions } from "../../edge/src/node/partitions.ts";
 import { type SyncFiles, SyncPool } from "../../edge/src/node/sync-pool.ts";
+import { batchOf, tempDirs } from "./files.ts";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "kaiten-sync-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs("kaiten-sync-");
 
 const config: TopicConfig = {
   partitions: 2,
@@ -39,17 +23,7 @@ const config: TopicConfig = {
   retentionBytes: -1,
   maxRecordBytes: 1_000_000,
 };
-const utf8 = new TextEncoder();
-const batch = (n: number) =>
-  encodeBatch(
-    Array.from({ length: n }, (_, i) => ({
-      key: null,
-      value: utf8.encode(`v${i}`),
-      format: ValueFormat.Bytes,
-      headers: [],
-      timestamp: Date.now(),
-    })),
-  );
+const batch = (n: number) => batchOf(n);
 const fileOf = (fd: number) => readlinkSync(`/proc/self/fd/${fd}`);
 
 /**

@@ -5,27 +5,16 @@
  * keeps running for partitions that are closed, and after a restart for partitions nobody
  * uses, as a Durable Object's stored alarm would.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { encodeBatch, ValueFormat } from "@kaiten/protocol";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { groupLag } from "../../edge/src/core/groups/lag.ts";
 import { unwrap } from "../../edge/src/core/port.ts";
 import { brokerSettings } from "../../edge/src/core/settings.ts";
 import type { PeerSocket, TopicConfig } from "../../edge/src/core/types.ts";
 import { type PartitionOwner, Partitions } from "../../edge/src/node/partitions.ts";
 import { NodePort } from "../../edge/src/node/port.ts";
+import { batchOf, tempDirs } from "./files.ts";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "kaiten-owners-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs("kaiten-owners-");
 
 const config: TopicConfig = {
   partitions: 4,
@@ -36,17 +25,7 @@ const config: TopicConfig = {
 /** Records expire 1 ms after their timestamp. */
 const shortLived: TopicConfig = { ...config, retentionMs: 1 };
 
-const utf8 = new TextEncoder();
-const batch = (n: number, timestamp = Date.now()) =>
-  encodeBatch(
-    Array.from({ length: n }, (_, i) => ({
-      key: null,
-      value: utf8.encode(`v${i}`),
-      format: ValueFormat.Bytes,
-      headers: [],
-      timestamp,
-    })),
-  );
+const batch = batchOf;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Makes an owner look unused for a while, so the limit may close it (partitions.ts RECENT_MS). */

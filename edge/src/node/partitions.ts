@@ -31,12 +31,10 @@ import type { Partition } from "../core/partition.ts";
 import { PartitionService } from "../core/partition-service.ts";
 import { MIN_ALARM_DELAY_MS } from "../core/retention.ts";
 import type { PeerSocket, TopicConfig } from "../core/types.ts";
+import { AlarmTimer } from "./alarm-timer.ts";
 import { CommitRound } from "./commit-round.ts";
 import { type NodeSql, openSqlite, type Synchronous } from "./sqlite.ts";
 import { type SyncFiles, SyncPool } from "./sync-pool.ts";
-
-/** setTimeout's longest delay; a later alarm is set again when this one fires. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Partitions open at once (each holds its database, write-ahead log and shared-memory files
@@ -188,37 +186,6 @@ export class PartitionOwner {
       this.wal = -1;
     }
     return due;
-  }
-}
-
-/**
- * One timer for an absolute time (a Durable Object alarm): setting it again replaces it; a
- * time past setTimeout's reach is waited for in steps. It never keeps a stopping process alive.
- */
-class AlarmTimer {
-  private timer: NodeJS.Timeout | null = null;
-  /** When it fires; null: not set. */
-  at: number | null = null;
-
-  constructor(private readonly fire: () => void) {}
-
-  set(at: number): void {
-    this.clear();
-    this.at = at;
-    const delay = Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      if (Date.now() < at) return this.set(at);
-      this.at = null;
-      this.fire();
-    }, delay);
-    this.timer.unref();
-  }
-
-  clear(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.at = null;
   }
 }
 

@@ -33,6 +33,7 @@ import {
 import { RegistryService } from "../core/registry.ts";
 import { SiteKeyBucket } from "../core/site-key-bucket.ts";
 import type { Log, TopicConfig } from "../core/types.ts";
+import { AlarmTimer } from "./alarm-timer.ts";
 import { NODE_TIMERS, Partitions } from "./partitions.ts";
 import { type NodeSql, openSqlite, type Synchronous } from "./sqlite.ts";
 
@@ -40,8 +41,6 @@ import { type NodeSql, openSqlite, type Synchronous } from "./sqlite.ts";
 export const MAX_OPEN_GROUPS = 1_000;
 /** Site-key buckets kept; past it the least recently used is dropped (it reloads, full). */
 const MAX_SITE_KEY_BUCKETS = 1_000;
-/** setTimeout's longest delay; a later alarm is set again when this one fires. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface NodePortOptions {
   dataDir: string;
@@ -234,12 +233,12 @@ interface GroupDeps {
   lag: GroupLagOf;
 }
 
-/** One open group: its file, its service, its session-timeout timer, its last member count. */
+/** One open group: its file, its service, its session-timeout alarm, its last member count. */
 interface OpenGroup {
   db: NodeSql;
   service: GroupService;
   port: GroupPort;
-  timer: NodeJS.Timeout | null;
+  alarm: AlarmTimer;
   members: number;
 }
 
@@ -271,12 +270,14 @@ class GroupFiles {
     // The HTTP API checks group names as topic names; checked again here, as they are files.
     if (!isValidTopicName(name)) throw new KaitenError("INVALID_REQUEST", "bad group name");
     const db = openSqlite(join(this.dir, fileName(name)), { synchronous: this.deps.synchronous });
-    const group = { db, timer: null, members: 0 } as unknown as OpenGroup;
+    const group = { db, members: 0 } as unknown as OpenGroup;
+    // Never throws; sets the alarm again for the next session to expire.
+    group.alarm = new AlarmTimer(() => group.service.fired());
     group.service = new GroupService({
       sql: db,
       now: Date.now,
       newId: randomUUID,
-      alarm: { set: (at) => this.setAlarm(group, at) },
+      alarm: { set: (at) => group.alarm.set(at) },
       timers: NODE_TIMERS,
       log: this.deps.log,
       lag: this.deps.lag,
@@ -309,19 +310,6 @@ class GroupFiles {
     };
   }
 
-  /** The group's one timer (the Durable Object alarm): session timeouts (PROTOCOL.md §16). */
-  private setAlarm(group: OpenGroup, at: number): void {
-    if (group.timer) clearTimeout(group.timer);
-    const delay = Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS);
-    group.timer = setTimeout(() => {
-      group.timer = null;
-      if (Date.now() < at) return this.setAlarm(group, at);
-      // Never throws; sets the timer again for the next session to expire.
-      group.service.fired();
-    }, delay);
-    group.timer.unref();
-  }
-
   names(): string[] {
     return [...this.open.keys()];
   }
@@ -339,8 +327,7 @@ class GroupFiles {
   }
 
   private close(group: OpenGroup): void {
-    if (group.timer) clearTimeout(group.timer);
-    group.timer = null;
+    group.alarm.clear();
     group.db.close();
   }
 
