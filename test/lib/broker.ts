@@ -28,7 +28,8 @@ function findRoot(): string {
 
 const ROOT = findRoot();
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
-const NODE_HOST = join(ROOT, "edge/dist-node/kaiten.mjs");
+/** The Node host's build (`npm run build`). */
+export const NODE_HOST = join(ROOT, "edge/dist-node/kaiten.mjs");
 
 /** Which host runs the broker: workerd under wrangler dev, or the self-hosted Node server. */
 export type HostKind = "cloudflare" | "node";

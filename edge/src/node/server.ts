@@ -43,6 +43,8 @@ export interface ServerOptions {
   vars?: SettingVars & AuthVars;
   /** Default: "FULL" (an ack means durable). Only benchmarks of the setting change it. */
   synchronous?: Synchronous;
+  /** Partitions kept open at most, idle ones closed past it (partitions.ts). Default: 1,000 */
+  maxOpenPartitions?: number;
   /**
    * The built dashboard served at `/`; null serves none. Default: the repository's
    * dashboard/dist, found upwards from this file (findDashboard).
@@ -74,8 +76,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       "uWebSockets.js did not load its native addon (uws_*_115.node): refusing its slow JavaScript fallback. Kaiten's Node host needs Node 20.",
     );
   }
+  const max = options.maxOpenPartitions;
+  if (max !== undefined && !(Number.isSafeInteger(max) && max > 0)) {
+    throw new Error(`the most open partitions must be a whole number above 0, not ${max}`);
+  }
   const broker = new NodePort({
     dataDir: options.dataDir,
+    ...(max !== undefined ? { maxOpenPartitions: max } : {}),
     settings: brokerSettings(options.vars ?? {}),
     synchronous: options.synchronous ?? "FULL",
     groupLag: (port) => (d) => groupLag(port, d),
