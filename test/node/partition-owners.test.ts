@@ -5,6 +5,9 @@
  * keeps running for partitions that are closed, and after a restart for partitions nobody
  * uses, as a Durable Object's stored alarm would.
  */
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { encodeBatch, ValueFormat } from "@kaiten/protocol";
 import { describe, expect, it } from "vitest";
 import { groupLag } from "../../edge/src/core/groups/lag.ts";
 import { unwrap } from "../../edge/src/core/port.ts";
@@ -106,6 +109,34 @@ describe("the Node host's open partitions", () => {
         false,
       ]);
       expect(partitions.get("events", 1, config).partition.log.state.highWatermark).toBe(2);
+    } finally {
+      partitions.closeAll();
+    }
+  });
+
+  it("checkpoints a busy partition's write-ahead log at about 4 MiB (CHECKPOINT_PAGES)", async () => {
+    const dir = tempDir();
+    const partitions = new Partitions(dir, "FULL", null, undefined, 4);
+    try {
+      const owner = partitions.get("events", 0, config);
+      const value = new Uint8Array(10_000).fill(7);
+      const big = encodeBatch(
+        Array.from({ length: 50 }, () => ({
+          key: null,
+          value,
+          format: ValueFormat.Bytes,
+          headers: [],
+          timestamp: Date.now(),
+        })),
+      );
+      // 24 commits of 500 KB: 12 MB, below SQLite's default of 1,000 pages (16 MiB).
+      for (let i = 0; i < 24; i++) {
+        await owner.partition.append({ batch: big, producerId: "", producerEpoch: 0, sequence: 0 });
+      }
+      expect(owner.partition.log.state.highWatermark).toBe(24 * 50);
+      const wal = statSync(join(dir, "logs/events/0.sqlite-wal")).size;
+      expect(wal).toBeGreaterThan(3 * 1_048_576);
+      expect(wal).toBeLessThan(6 * 1_048_576);
     } finally {
       partitions.closeAll();
     }

@@ -14,6 +14,8 @@
  * A failed sync acknowledges nothing: the partition closes its sockets (1011) and reopens from
  * what is on disk at its next use.
  *
+ * Each partition checkpoints its write-ahead log every CHECKPOINT_PAGES pages (4 MiB).
+ *
  * Open partitions are bounded, as open groups are (port.ts): past MAX_OPEN_PARTITIONS the least
  * recently used partitions with nothing in flight (PartitionService.idle) and no socket are
  * closed, as a Durable Object is evicted, and open again from their files at their next use.
@@ -41,6 +43,14 @@ import { type SyncFiles, SyncPool } from "./sync-pool.ts";
  * and a page cache); past it the least recently used idle ones close. Busy ones never do.
  */
 export const MAX_OPEN_PARTITIONS = 1_000;
+/**
+ * Pages (16 KiB) of write-ahead log after which a commit checkpoints it into the database, on
+ * the thread; the log's file then stays at about this size and is written again from its
+ * start. SQLite's default, 1,000 pages, is 16 MiB of log per busy partition and a checkpoint
+ * stalling the thread about 13 ms; 256 pages keep 4 MiB and stalls under 4 ms, for the same
+ * throughput (docs/BENCHMARKS.md, "Checkpoints on the Node host").
+ */
+const CHECKPOINT_PAGES = 256;
 /** A partition asked for within this long is not closed: its caller may not have used it yet. */
 const RECENT_MS = 1_000;
 /** After a restart, the partitions with time retention open one per this many ms. */
@@ -80,6 +90,7 @@ export class PartitionOwner {
     // FULL's durability, with the sync done by the host (see the top of this file).
     const syncs = synchronous === "FULL";
     this.db = openSqlite(path, { synchronous: syncs ? "NORMAL" : synchronous });
+    this.db.exec(`PRAGMA wal_autocheckpoint = ${CHECKPOINT_PAGES}`);
     this.service = new PartitionService({
       sql: this.db,
       now: () => Date.now(),
