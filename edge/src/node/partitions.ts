@@ -1,8 +1,8 @@
 /**
  * The Node host's partition owners: one in-process owner per (topic, partition), holding the
  * core's Partition over its own SQLite file, with the same single-writer semantics as a
- * Durable Object (everything runs on the one JavaScript thread). Owners open on first use and
- * stay open.
+ * Durable Object (everything runs on the one JavaScript thread). Owners open on first use;
+ * idle ones close past a limit (below).
  *
  * Durability (`synchronous = "FULL"`, the default): a partition's database runs in WAL mode
  * with SQLite's `synchronous = NORMAL`, so a COMMIT writes the write-ahead log without
