@@ -177,6 +177,12 @@ export class Sockets {
       return;
     }
     const { owner, rights } = data.route;
+    if (owner.isClosed) {
+      // Its storage failed between the route and the upgrade (partitions.ts closes the other
+      // sockets alike): the client comes back to the partition opened again from its file.
+      ws.end(1011, "storage failure");
+      return;
+    }
     const peer = nodePeer(ws, owner, rights);
     data.peer = peer;
     data.gate = this.gate(ws, peer, owner, rights);
