@@ -105,6 +105,26 @@ describe("partition service", () => {
     expect(appended).toEqual(["t/0"]);
   });
 
+  it("is idle only with nothing in flight, no waiting reader and no metrics due; closed, it publishes nothing more", async () => {
+    const { service, timers, appended } = harness();
+    expect(service.idle()).toBe(true);
+    const appendedOne = service.append(append(1));
+    expect(service.idle()).toBe(false);
+    await appendedOne;
+    // The commit's counters wait for the metrics timer.
+    expect(service.idle()).toBe(false);
+    service.closed();
+    timers.fire();
+    await settle();
+    expect(appended).toEqual([]);
+    expect(service.idle()).toBe(true);
+    const waiting = service.waitForCommit({ ...ref, after: 1, ms: 5_000 });
+    expect(service.idle()).toBe(false);
+    service.wakeReaders();
+    await waiting;
+    expect(service.idle()).toBe(true);
+  });
+
   it("wakes every waiter and empties the log when destroyed", async () => {
     const { service } = harness();
     await service.append(append(1));

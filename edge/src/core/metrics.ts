@@ -71,6 +71,7 @@ export interface MetricsPublisherDeps {
 export class MetricsPublisher {
   private scheduled = false;
   private registered = false;
+  private stopped = false;
 
   constructor(private readonly deps: MetricsPublisherDeps) {}
 
@@ -79,14 +80,20 @@ export class MetricsPublisher {
     return !this.scheduled;
   }
 
+  /** Its partition closed: a publication still waiting for its timer does not happen. */
+  stop(): void {
+    this.stopped = true;
+  }
+
   /** Called on activity; publishes within a second, once. */
   schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.stopped) return;
     const id = this.deps.identity();
     if (!id || isSystemTopic(id.topic)) return;
     this.scheduled = true;
     this.deps.timers.set(() => {
       this.scheduled = false;
+      if (this.stopped) return;
       this.publish(id).catch((error) => this.deps.log("[kaiten:metrics] publish failed", error));
     }, METRICS_INTERVAL_MS);
   }

@@ -145,6 +145,11 @@ export class PartitionService implements PartitionPort {
     return this.partition.log.idle && this.waiters.size === 0 && (this.metrics?.idle ?? true);
   }
 
+  /** The host closed this partition's files: nothing runs on them any more (metrics). */
+  closed(): void {
+    this.metrics?.stop();
+  }
+
   /**
    * Wakes every reader waiting for a commit (long-poll, SSE) as if its wait ran out: it reads
    * the log again and answers what it holds. For a host that is stopping, so a waiting

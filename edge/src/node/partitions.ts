@@ -199,6 +199,7 @@ export class PartitionOwner {
     this.closed = true;
     const due = this.alarm.at;
     this.alarm.clear();
+    this.service.closed();
     try {
       this.db.close();
     } finally {
