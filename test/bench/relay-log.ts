@@ -6,14 +6,16 @@
  * - `sqliteLog` (`uws-sqlite`): one SQLite database per channel, opened by the Node host's
  *   own `openSqlite` with the settings its partitions use (16 KiB pages, WAL, `synchronous =
  *   NORMAL`, SQLite's autocheckpoints); each sync commits the turn's batches of a channel as
- *   one row in one transaction and fdatasyncs the `-wal` file. The least a broker that keeps
- *   its log in SQLite and acknowledges after a sync must do: no index, no idempotence, no
- *   reads, none of Kaiten's own work.
+ *   one row in one transaction, then fdatasyncs the `-wal` files of the channels written, in
+ *   parallel with the host's own SyncPool as the host does (W6). The least a broker that
+ *   keeps its log in SQLite and acknowledges after a sync must do: no index, no idempotence,
+ *   no reads, none of Kaiten's own work.
  */
 import { fdatasyncSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { concat } from "@kaiten/protocol";
 import { type NodeSql, openSqlite } from "../../edge/src/node/sqlite.ts";
+import { SyncPool } from "../../edge/src/node/sync-pool.ts";
 import type { RelayLog } from "./relay-core.ts";
 
 export function fileLog(dir: string): RelayLog {
@@ -46,6 +48,7 @@ export function sqliteLog(dir: string): RelayLog {
   }
   const channels = new Map<string, Channel>();
   const written = new Set<Channel>();
+  const pool = new SyncPool();
   return {
     append(path, batch) {
       let c = channels.get(path);
@@ -61,14 +64,17 @@ export function sqliteLog(dir: string): RelayLog {
       written.add(c);
     },
     sync() {
+      const wals: number[] = [];
       for (const c of written) {
         const data = concat(c.pending);
         c.pending = [];
         c.db.transaction(() => c.db.run("INSERT INTO log (data) VALUES (?)", data));
         if (c.wal < 0) c.wal = openSync(`${c.path}-wal`, "r");
-        fdatasyncSync(c.wal);
+        wals.push(c.wal);
       }
       written.clear();
+      const failed = pool.syncAll(wals).find((e) => e !== null);
+      if (failed) throw failed;
     },
   };
 }
