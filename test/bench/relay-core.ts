@@ -37,6 +37,11 @@ interface Channel {
 
 /** Append-only files, one per channel, made durable together by `sync`. */
 export interface RelayLog {
+  /**
+   * A socket connected to the channel at `path`: its file is made now, outside the timed part,
+   * as a broker opens a partition when a socket connects to it.
+   */
+  open(path: string): void;
   /** Appends a batch to the file of the channel at `path`; not yet durable. */
   append(path: string, batch: Uint8Array): void;
   /** Returns once everything appended so far is on disk. */

@@ -22,13 +22,18 @@ export function fileLog(dir: string): RelayLog {
   const files = new Map<string, number>();
   const written = new Set<number>();
   let next = 0;
+  const file = (path: string): number => {
+    let fd = files.get(path);
+    if (fd === undefined) {
+      fd = openSync(join(dir, `channel-${next++}.log`), "a");
+      files.set(path, fd);
+    }
+    return fd;
+  };
   return {
+    open: file,
     append(path, batch) {
-      let fd = files.get(path);
-      if (fd === undefined) {
-        fd = openSync(join(dir, `channel-${next++}.log`), "a");
-        files.set(path, fd);
-      }
+      const fd = file(path);
       writeSync(fd, batch);
       written.add(fd);
     },
@@ -49,16 +54,21 @@ export function sqliteLog(dir: string): RelayLog {
   const channels = new Map<string, Channel>();
   const written = new Set<Channel>();
   const pool = new SyncPool();
+  const channel = (path: string): Channel => {
+    let c = channels.get(path);
+    if (!c) {
+      const file = join(dir, `channel-${channels.size}.sqlite`);
+      const db = openSqlite(file, { synchronous: "NORMAL" });
+      db.exec("CREATE TABLE IF NOT EXISTS log (id INTEGER PRIMARY KEY, data BLOB NOT NULL)");
+      c = { db, path: file, wal: -1, pending: [] };
+      channels.set(path, c);
+    }
+    return c;
+  };
   return {
+    open: (path) => void channel(path),
     append(path, batch) {
-      let c = channels.get(path);
-      if (!c) {
-        const file = join(dir, `channel-${channels.size}.sqlite`);
-        const db = openSqlite(file, { synchronous: "NORMAL" });
-        db.exec("CREATE TABLE IF NOT EXISTS log (id INTEGER PRIMARY KEY, data BLOB NOT NULL)");
-        c = { db, path: file, wal: -1, pending: [] };
-        channels.set(path, c);
-      }
+      const c = channel(path);
       // The frame's buffer is only valid during the message call.
       c.pending.push(batch.slice());
       written.add(c);

@@ -34,7 +34,8 @@ interface UserData {
 
 const logDir = process.env.RELAY_LOG_DIR;
 const sqlite = process.env.RELAY_LOG === "sqlite";
-const core = new RelayCore(logDir ? (sqlite ? sqliteLog : fileLog)(logDir) : null);
+const log = logDir ? (sqlite ? sqliteLog : fileLog)(logDir) : null;
+const core = new RelayCore(log);
 const app = uws.App().ws<UserData>("/*", {
   compression: uws.DISABLED,
   maxPayloadLength: 2 * 1_048_576,
@@ -54,6 +55,7 @@ const app = uws.App().ws<UserData>("/*", {
   },
   open: (ws) => {
     const data = ws.getUserData();
+    log?.open(data.path);
     data.peer = {
       send: (frame) => ws.send(frame, true),
       sendText: (text) => ws.send(text, false),

@@ -82,6 +82,7 @@ describe("the bench's durable relay logs", () => {
   it("a relay with a log acknowledges a turn's batches only after that turn's sync", async () => {
     const events: string[] = [];
     const log: RelayLog = {
+      open: () => {},
       append: (path, b) => events.push(`append ${path} ${b.length}`),
       sync: () => events.push("sync"),
     };
