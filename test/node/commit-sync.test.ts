@@ -73,7 +73,7 @@ describe("the Node host's commit sync", () => {
   it("acknowledges a commit only after its write-ahead log is synced, the turn's partitions together", async () => {
     const pool = new SyncPool();
     const spy = spySync(pool.syncAll);
-    const partitions = new Partitions(tempDir(), "FULL", null, spy.sync);
+    const partitions = new Partitions(tempDir(), { synchronous: "FULL", sync: spy.sync });
     try {
       const a = partitions.get("events", 0, config);
       const b = partitions.get("events", 1, config);
@@ -115,7 +115,7 @@ describe("the Node host's commit sync", () => {
 
   it("syncs a commit made outside a round (the final commit on SIGTERM) before it resolves", async () => {
     const spy = spySync(new SyncPool().syncAll);
-    const partitions = new Partitions(tempDir(), "FULL", null, spy.sync);
+    const partitions = new Partitions(tempDir(), { synchronous: "FULL", sync: spy.sync });
     try {
       const a = partitions.get("events", 0, config);
       const ack = a.partition.append({
@@ -136,7 +136,7 @@ describe("the Node host's commit sync", () => {
   it("acknowledges nothing when the sync fails, closes the sockets with 1011, and reopens from disk", async () => {
     const spy = spySync(new SyncPool().syncAll);
     const dir = tempDir();
-    const partitions = new Partitions(dir, "FULL", null, spy.sync);
+    const partitions = new Partitions(dir, { synchronous: "FULL", sync: spy.sync });
     try {
       const a = partitions.get("events", 0, config);
       const b = partitions.get("events", 1, config);
@@ -172,9 +172,12 @@ describe("the Node host's commit sync when syncing cannot start", () => {
   it("acknowledges nothing of the round and keeps the process serving", async () => {
     let throwing = true;
     const pool = new SyncPool();
-    const partitions = new Partitions(tempDir(), "FULL", null, (fds) => {
-      if (throwing) throw new Error("no thread for the sync (injected)");
-      return pool.syncAll(fds);
+    const partitions = new Partitions(tempDir(), {
+      synchronous: "FULL",
+      sync: (fds) => {
+        if (throwing) throw new Error("no thread for the sync (injected)");
+        return pool.syncAll(fds);
+      },
     });
     try {
       const produce = { batch: batch(2), producerId: "", producerEpoch: 0, sequence: 0 };

@@ -45,7 +45,7 @@ const socket = (): PeerSocket => ({
 
 describe("the Node host's open partitions", () => {
   it("closes the least recently used idle partitions past the limit; they open again with everything acknowledged", async () => {
-    const partitions = new Partitions(tempDir(), "FULL", null, undefined, 2);
+    const partitions = new Partitions(tempDir(), { synchronous: "FULL", maxOpen: 2 });
     try {
       const a = partitions.get("events", 0, config);
       const produce = { batch: batch(3), producerId: "p1", producerEpoch: 1, sequence: 0 };
@@ -74,7 +74,7 @@ describe("the Node host's open partitions", () => {
   });
 
   it("never closes a partition with a socket, a batch in flight or a waiting HTTP reader", async () => {
-    const partitions = new Partitions(tempDir(), "FULL", null, undefined, 1);
+    const partitions = new Partitions(tempDir(), { synchronous: "FULL", maxOpen: 1 });
     try {
       const withSocket = partitions.get("events", 0, config);
       const peer = socket();
@@ -116,7 +116,7 @@ describe("the Node host's open partitions", () => {
 
   it("checkpoints a busy partition's write-ahead log at about 4 MiB (CHECKPOINT_PAGES)", async () => {
     const dir = tempDir();
-    const partitions = new Partitions(dir, "FULL", null, undefined, 4);
+    const partitions = new Partitions(dir, { synchronous: "FULL", maxOpen: 4 });
     try {
       const owner = partitions.get("events", 0, config);
       const value = new Uint8Array(10_000).fill(7);
@@ -143,7 +143,7 @@ describe("the Node host's open partitions", () => {
   });
 
   it("runs the retention of a closed partition when its alarm fires", async () => {
-    const partitions = new Partitions(tempDir(), "FULL", null, undefined, 1);
+    const partitions = new Partitions(tempDir(), { synchronous: "FULL", maxOpen: 1 });
     try {
       const old = partitions.get("events", 0, shortLived);
       // Records an hour old: the alarm is set for the soonest it may fire (MIN_ALARM_DELAY_MS).

@@ -64,8 +64,7 @@ const RECENT_MS = 1_000;
 /** After a restart, the partitions with time retention open one per this many ms. */
 const RESTORE_SPACING_MS = 5;
 
-/** Timers of HTTP waiters: like retention's, they must not keep a stopping process alive. */
-/** Node timers that never keep a stopping process alive. */
+/** Node timers that never keep a stopping process alive (HTTP waiters', metrics'). */
 export const NODE_TIMERS: Timers = {
   set: (fn, ms) => setTimeout(fn, ms).unref(),
   clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
@@ -155,8 +154,9 @@ export class PartitionOwner {
     return this.service.partition;
   }
 
+  /** "topic/partition": its key in Partitions. */
   get name(): string {
-    return `${this.topic}/${this.index}`;
+    return keyOf(this.topic, this.index);
   }
 
   /** Logs with the prefix and the partition's name, so a log line says whose it is. */
@@ -210,6 +210,18 @@ export class PartitionOwner {
   }
 }
 
+export interface PartitionsOptions {
+  synchronous: Synchronous;
+  /** How partitions append their `__metrics` records. Default: none published */
+  metrics?: AppendMetrics | null;
+  /** How the round syncs files (tests inject failures). Default: a SyncPool */
+  sync?: SyncFiles;
+  /** Default: MAX_OPEN_PARTITIONS. */
+  maxOpen?: number;
+}
+
+const keyOf = (topic: string, index: number) => `${topic}/${index}`;
+
 /** Every partition owner of the process, by "topic/partition", least recently used first. */
 export class Partitions {
   private readonly owners = new Map<string, PartitionOwner>();
@@ -219,25 +231,26 @@ export class Partitions {
   private readonly pool: SyncPool | null;
   private readonly round: CommitRound;
 
+  private readonly synchronous: Synchronous;
+  private readonly metrics: AppendMetrics | null;
+  private readonly maxOpen: number;
+
   constructor(
     private readonly dataDir: string,
-    private readonly synchronous: Synchronous,
-    /** How partitions append their `__metrics` records. Default: none published */
-    private readonly metrics: AppendMetrics | null = null,
-    /** How the round syncs files (tests inject failures). Default: a SyncPool */
-    sync?: SyncFiles,
-    /** Default: MAX_OPEN_PARTITIONS. */
-    private readonly maxOpen = MAX_OPEN_PARTITIONS,
+    o: PartitionsOptions,
   ) {
+    this.synchronous = o.synchronous;
+    this.metrics = o.metrics ?? null;
+    this.maxOpen = o.maxOpen ?? MAX_OPEN_PARTITIONS;
     mkdirSync(join(dataDir, "logs"), { recursive: true });
-    this.pool = sync ? null : new SyncPool();
-    this.round = new CommitRound(sync ?? (this.pool as SyncPool).syncAll);
+    this.pool = o.sync ? null : new SyncPool();
+    this.round = new CommitRound(o.sync ?? (this.pool as SyncPool).syncAll);
   }
 
   /** The owner of a partition of an existing topic, opened on first use. */
   get(topic: string, index: number, config: TopicConfig): PartitionOwner {
     if (this.closed) throw new KaitenError("INTERNAL", "the server is stopping");
-    const key = `${topic}/${index}`;
+    const key = keyOf(topic, index);
     let owner = this.owners.get(key);
     if (owner) {
       this.owners.delete(key);
@@ -247,8 +260,7 @@ export class Partitions {
       const dir = join(this.dataDir, "logs", topic);
       mkdirSync(dir, { recursive: true });
       // Opening sets the retention alarm again from the log, if it has one.
-      this.sleeping.get(key)?.clear();
-      this.sleeping.delete(key);
+      this.cancelWake(key);
       owner = new PartitionOwner(
         topic,
         index,
@@ -268,7 +280,7 @@ export class Partitions {
 
   /** Whether the partition's owner is open now. */
   isOpen(topic: string, index: number): boolean {
-    return this.owners.has(`${topic}/${index}`);
+    return this.owners.has(keyOf(topic, index));
   }
 
   get openCount(): number {
@@ -291,25 +303,24 @@ export class Partitions {
       if (this.owners.size <= this.maxOpen) return;
       if (owner.lastUsed > recent || !owner.idle) continue;
       this.owners.delete(key);
-      this.sleep(key, owner);
+      this.sleep(owner);
     }
   }
 
   /** Closes an owner; its retention alarm, if set, opens it again when it fires. */
-  private sleep(key: string, owner: PartitionOwner, why = "an idle partition"): void {
+  private sleep(owner: PartitionOwner, why = "an idle partition"): void {
     let due: number | null = null;
     try {
       due = owner.close();
     } catch (error) {
       owner.logError(`closing ${why} failed`, error);
     }
-    if (due === null) return;
-    const config = owner.config;
-    this.wakeAt(key, owner.topic, owner.index, config, due);
+    if (due !== null) this.wakeAt(owner.topic, owner.index, owner.config, due);
   }
 
   /** Opens the partition at `at` and runs its retention; never throws. */
-  private wakeAt(key: string, topic: string, index: number, config: TopicConfig, at: number) {
+  private wakeAt(topic: string, index: number, config: TopicConfig, at: number): void {
+    const key = keyOf(topic, index);
     const alarm = new AlarmTimer(() => {
       this.sleeping.delete(key);
       if (this.closed) return;
@@ -319,9 +330,14 @@ export class Partitions {
         console.error(`[kaiten:partition] ${key}: opening for retention failed`, error);
       }
     });
-    this.sleeping.get(key)?.clear();
+    this.cancelWake(key);
     this.sleeping.set(key, alarm);
     alarm.set(at);
+  }
+
+  private cancelWake(key: string): void {
+    this.sleeping.get(key)?.clear();
+    this.sleeping.delete(key);
   }
 
   /**
@@ -335,10 +351,10 @@ export class Partitions {
     for (const t of topics) {
       if (t.retentionMs < 0) continue;
       for (let i = 0; i < t.partitions; i++) {
-        const key = `${t.name}/${i}`;
+        const key = keyOf(t.name, i);
         if (this.owners.has(key) || this.sleeping.has(key)) continue;
         if (!existsSync(this.file(t.name, i))) continue;
-        this.wakeAt(key, t.name, i, configOf(t), at);
+        this.wakeAt(t.name, i, configOf(t), at);
         at += RESTORE_SPACING_MS;
       }
     }
@@ -355,9 +371,8 @@ export class Partitions {
    * its HTTP waiters, then the file goes; the next use starts a new log with a new epoch.
    */
   async deletePartition(topic: string, index: number): Promise<void> {
-    const key = `${topic}/${index}`;
-    this.sleeping.get(key)?.clear();
-    this.sleeping.delete(key);
+    const key = keyOf(topic, index);
+    this.cancelWake(key);
     const owner = this.owners.get(key);
     if (owner) {
       this.owners.delete(key);
@@ -373,9 +388,8 @@ export class Partitions {
 
   /** Forgets and closes an owner whose storage failed; the next use opens it again. */
   private drop(owner: PartitionOwner): void {
-    const key = `${owner.topic}/${owner.index}`;
-    if (this.owners.get(key) === owner) this.owners.delete(key);
-    this.sleep(key, owner, "after a storage failure");
+    if (this.owners.get(owner.name) === owner) this.owners.delete(owner.name);
+    this.sleep(owner, "after a storage failure");
   }
 
   all(): Iterable<PartitionOwner> {

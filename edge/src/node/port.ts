@@ -73,13 +73,11 @@ export class NodePort implements BrokerPort {
     mkdirSync(options.dataDir, { recursive: true });
     // `this` is only captured here: the appender reaches the metrics partition later.
     const metrics = metricsAppender(this, log);
-    this.partitions = new Partitions(
-      options.dataDir,
+    this.partitions = new Partitions(options.dataDir, {
       synchronous,
       metrics,
-      undefined,
-      options.maxOpenPartitions,
-    );
+      ...(options.maxOpenPartitions !== undefined ? { maxOpen: options.maxOpenPartitions } : {}),
+    });
     this.registryDb = openSqlite(join(options.dataDir, "registry.sqlite"), { synchronous });
     this.registryService = new RegistryService(this.registryDb, Date.now, log);
     // Time retention of the partitions stored before this start (their timers died with it).
